@@ -1,0 +1,66 @@
+# duplex_module(NAME DEPS <targets...>)
+#
+# Declares one layer folder as the static library duplex_<NAME>. Sources are the folder's
+# *.cc files; files ending in _test.cc, _fuzz.cc and _bench.cc sit beside the code they check
+# and become, respectively:
+#   - one GoogleTest executable per folder (duplex_<NAME>_test), registered with CTest;
+#   - one libFuzzer target per file when DUPLEX_FUZZ is on; otherwise each is linked with
+#     tests/support/fuzz_replay_main.cc and replays fuzz/corpus/<target>/ as an ordinary test;
+#   - one Google Benchmark executable per file when DUPLEX_BENCH is on.
+function(duplex_module name)
+  cmake_parse_arguments(M "" "" "DEPS" ${ARGN})
+  file(GLOB all_cc CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
+  set(lib_cc ${all_cc})
+  list(FILTER lib_cc EXCLUDE REGEX "_(test|fuzz|bench)\\.cc$")
+  set(test_cc ${all_cc})
+  list(FILTER test_cc INCLUDE REGEX "_test\\.cc$")
+  set(fuzz_cc ${all_cc})
+  list(FILTER fuzz_cc INCLUDE REGEX "_fuzz\\.cc$")
+  set(bench_cc ${all_cc})
+  list(FILTER bench_cc INCLUDE REGEX "_bench\\.cc$")
+
+  set(lib duplex_${name})
+  if(lib_cc)
+    add_library(${lib} STATIC ${lib_cc})
+    set(vis PUBLIC)
+  else()
+    add_library(${lib} INTERFACE)
+    set(vis INTERFACE)
+  endif()
+  target_include_directories(${lib} ${vis} ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/include)
+  target_link_libraries(${lib} ${vis} ${M_DEPS})
+
+  if(DUPLEX_FUZZ)
+    foreach(f ${fuzz_cc})
+      get_filename_component(t ${f} NAME_WE)
+      add_executable(${t} ${f})
+      target_link_libraries(${t} PRIVATE ${lib})
+      target_compile_options(${t} PRIVATE -fsanitize=fuzzer)
+      target_link_options(${t} PRIVATE -fsanitize=fuzzer)
+    endforeach()
+    return()
+  endif()
+
+  if(DUPLEX_TESTS AND test_cc)
+    add_executable(${lib}_test ${test_cc})
+    target_link_libraries(${lib}_test PRIVATE ${lib} duplex_test_support GTest::gtest GTest::gmock GTest::gtest_main)
+    gtest_discover_tests(${lib}_test DISCOVERY_MODE PRE_TEST
+      PROPERTIES LABELS "unit" ENVIRONMENT "DUPLEX_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  endif()
+  if(DUPLEX_TESTS)
+    foreach(f ${fuzz_cc})
+      get_filename_component(t ${f} NAME_WE)
+      add_executable(${t}_replay ${f} ${PROJECT_SOURCE_DIR}/tests/support/fuzz_replay_main.cc)
+      target_link_libraries(${t}_replay PRIVATE ${lib})
+      add_test(NAME corpus.${t} COMMAND ${t}_replay ${PROJECT_SOURCE_DIR}/fuzz/corpus/${t})
+      set_tests_properties(corpus.${t} PROPERTIES LABELS "unit;corpus")
+    endforeach()
+  endif()
+  if(DUPLEX_BENCH)
+    foreach(f ${bench_cc})
+      get_filename_component(t ${f} NAME_WE)
+      add_executable(${t} ${f})
+      target_link_libraries(${t} PRIVATE ${lib} benchmark::benchmark benchmark::benchmark_main)
+    endforeach()
+  endif()
+endfunction()
