@@ -1,0 +1,77 @@
+// output_queue: a stream's pending output, gathered into one writev per flush.
+//
+// Entries are either owned chunks that small writes are copied and coalesced into, or shared
+// payloads queued by reference (a broadcast frame is never copied per subscriber, STYLE.md
+// rule 19). A stream holds no queue while its output is empty: queues and standard chunks are
+// recycled through the loop (chunk_pool, loop::take_queue), so a busy stream does not allocate
+// per message and an idle one holds nothing.
+//
+// Thread safety: none; loop thread only.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "base/shared_payload.h"
+
+struct iovec;
+
+namespace duplex::net {
+
+// Recycles the standard-size chunks that output queues copy small writes into.
+class chunk_pool {
+ public:
+  static constexpr std::size_t chunk_size = 16 * 1024;
+  explicit chunk_pool(std::size_t max_free = 256) : max_free_(max_free) {}
+  // A chunk of at least min_size bytes (a pooled standard chunk when it fits).
+  shared_payload get(std::size_t min_size);
+  // Returns a chunk no one else references; others are simply released.
+  void put(shared_payload&& chunk) noexcept;
+  std::size_t free_count() const noexcept { return free_.size(); }
+
+ private:
+  std::vector<shared_payload> free_;
+  std::size_t max_free_;
+};
+
+class output_queue {
+ public:
+  // Payloads up to this size are copied into the tail chunk instead of queued by reference:
+  // an iovec and a refcount cost more than a small memcpy.
+  static constexpr std::size_t copy_below = 512;
+
+  void append_copy(std::span<const std::byte> data, chunk_pool& pool);
+  void append(shared_payload payload, chunk_pool& pool);
+
+  // Writable space at the tail of at least min_size bytes, for producers that fill memory
+  // directly (TLS output); commit() then appends the bytes actually written.
+  std::span<std::byte> prepare(std::size_t min_size, chunk_pool& pool);
+  void commit(std::size_t n) noexcept;
+
+  // Fills up to max iovecs from the front; returns how many were filled.
+  std::size_t gather(iovec* iov, std::size_t max) const noexcept;
+  // Visits the front entries' bytes in order (used to encrypt plaintext for TLS).
+  std::span<const std::byte> front() const noexcept;
+  // Drops n bytes from the front, recycling finished chunks.
+  void consume(std::size_t n, chunk_pool& pool) noexcept;
+  void clear(chunk_pool& pool) noexcept { consume(bytes_, pool); }
+
+  std::size_t size() const noexcept { return bytes_; }
+  bool empty() const noexcept { return bytes_ == 0; }
+
+ private:
+  struct entry {
+    shared_payload buf;
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    bool owned = false;  // our chunk: bytes past `end` may still be filled
+  };
+  entry* writable_tail() noexcept;
+
+  std::vector<entry> entries_;
+  std::size_t head_ = 0;
+  std::size_t bytes_ = 0;
+};
+
+}  // namespace duplex::net

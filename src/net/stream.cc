@@ -1,0 +1,388 @@
+#include "net/stream.h"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "net/error.h"
+#include "net/socket_ops.h"
+#include "net/tls.h"
+
+namespace duplex::net {
+
+stream::stream(loop& l, int fd, std::unique_ptr<tls_session> tls, bool connecting) noexcept
+    : loop_(&l), tls_(std::move(tls)), fd_(fd) {
+  if (connecting) flags_ |= f_connecting | f_client;
+  if (tls_) flags_ |= f_handshaking;
+}
+
+stream::~stream() {
+  if (fd_ >= 0) ::close(fd_);
+  if (out_) {
+    out_->clear(loop_->chunks());
+    loop_->give_queue(std::move(out_));
+  }
+}
+
+void stream::start() noexcept {
+  update_events();
+  // A server-side TLS stream waits for the ClientHello; a client starts once connected.
+}
+
+// ---- output ----
+
+output_queue& stream::out() {
+  if (!out_) out_ = loop_->take_queue();
+  return *out_;
+}
+
+void stream::release_out() noexcept {
+  if (out_ && out_->empty()) loop_->give_queue(std::move(out_));
+}
+
+void stream::want_flush() {
+  if (flags_ & f_in_flush) return;
+  flags_ |= f_in_flush;
+  loop_->schedule_flush(this);
+}
+
+void stream::write(std::span<const std::byte> data) {
+  if ((flags_ & (f_closing | f_closed)) || data.empty()) return;
+  out().append_copy(data, loop_->chunks());
+  after_write();
+}
+
+void stream::write(shared_payload payload) {
+  if ((flags_ & (f_closing | f_closed)) || payload.empty()) return;
+  out().append(std::move(payload), loop_->chunks());
+  after_write();
+}
+
+void stream::after_write() {
+  want_flush();
+  if (!(flags_ & (f_blocked | f_connecting | f_handshaking)) &&
+      buffered_amount() >= loop_->options().flush_threshold) {
+    flush(flush_reason::early);
+  }
+}
+
+std::size_t stream::buffered_amount() const noexcept {
+  return (out_ ? out_->size() : 0) + (tls_ ? tls_->wire().size() : 0);
+}
+
+bool stream::encrypt_pending() noexcept {
+  if (!out_) return true;
+  while (!out_->empty()) {
+    const auto front = out_->front();
+    if (!tls_->write(front)) {
+      ++loop_->counters().tls_errors;
+      fail(errc::tls_error);
+      return false;
+    }
+    out_->consume(front.size(), loop_->chunks());
+  }
+  release_out();
+  return true;
+}
+
+bool stream::flush(flush_reason why) noexcept {
+  if (flags_ & (f_closed | f_connecting)) return !(flags_ & f_closed);
+  if (tls_ && (flags_ & f_tls_backlog) && !(flags_ & f_paused) && why == flush_reason::turn_end) {
+    flags_ &= ~f_tls_backlog;
+    deliver_tls({});
+    if (flags_ & f_closed) return false;
+  }
+  // While blocked, only EPOLLOUT makes progress; writing earlier would just get EAGAIN.
+  if ((flags_ & f_blocked) && why != flush_reason::writable) return true;
+  if (tls_) {
+    if ((flags_ & (f_closing | f_handshaking)) == (f_closing | f_handshaking) && out_) {
+      out_->clear(loop_->chunks());  // closed before the session was up: nothing to protect
+      release_out();
+    }
+    if (!(flags_ & f_handshaking)) {
+      if (!encrypt_pending()) return false;
+      if ((flags_ & f_closing) && !(flags_ & f_tls_shutdown)) {
+        tls_->shutdown();  // close_notify, RFC 8446 §6.1
+        flags_ |= f_tls_shutdown;
+      }
+    }
+    tls_->take_output(loop_->chunks());
+  }
+  output_queue* q = tls_ ? &tls_->wire() : out_.get();
+  bool blocked = false;
+  while (q && !q->empty()) {
+    iovec iov[128];
+    const std::size_t count = q->gather(iov, std::size(iov));
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < count; ++i) total += iov[i].iov_len;
+    const ssize_t n = ::writev(fd_, iov, static_cast<int>(count));
+    ++loop_->counters().writev_calls;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        blocked = true;
+        break;
+      }
+      fail(detail::last_error());
+      return false;
+    }
+    loop_->counters().bytes_out += static_cast<std::uint64_t>(n);
+    q->consume(static_cast<std::size_t>(n), loop_->chunks());
+    if (static_cast<std::size_t>(n) < total) {
+      blocked = true;
+      break;
+    }
+  }
+  if (!tls_) release_out();
+  if (blocked) {
+    if (!(flags_ & f_blocked)) {
+      flags_ |= f_blocked;
+      update_events();
+    }
+    return true;
+  }
+  const bool was_blocked = flags_ & f_blocked;
+  if (was_blocked) {
+    flags_ &= ~f_blocked;
+    update_events();
+  }
+  if (buffered_amount() != 0) return true;  // plaintext waiting for the TLS handshake
+  if (flags_ & f_closing) {
+    if (!tls_ || (flags_ & (f_handshaking | f_tls_shutdown))) finish_close();
+    return false;
+  }
+  if (was_blocked && handler_) {
+    handler_->on_drain(*this);
+    if (flags_ & f_closed) return false;
+  }
+  return true;
+}
+
+// ---- close ----
+
+void stream::close() noexcept {
+  if (flags_ & (f_closing | f_closed)) return;
+  flags_ |= f_closing;
+  update_events();  // no more reading
+  want_flush();
+}
+
+void stream::abort() noexcept {
+  if (flags_ & f_closed) return;
+  if (fd_ >= 0) {
+    // Linger 0: close() sends RST and drops unsent data, which is what abort means.
+    linger lg{1, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  }
+  fail(std::make_error_code(std::errc::operation_canceled));
+}
+
+void stream::finish_close() noexcept {
+  ::shutdown(fd_, SHUT_WR);
+  // Read and drop what the peer sent after we stopped reading: closing a socket with unread
+  // input makes the kernel send RST, which can destroy our last bytes still in flight.
+  auto buf = loop_->recv_buffer();
+  for (int i = 0; i < 8; ++i) {
+    const ssize_t n = ::recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
+    if (n <= 0) break;
+  }
+  fail({});
+}
+
+void stream::fail(std::error_code ec) noexcept {
+  if (flags_ & f_closed) return;
+  flags_ |= f_closed;
+  flags_ &= ~f_closing;
+  if (fd_ >= 0) {
+    ::close(fd_);  // also removes it from the epoll set
+    fd_ = -1;
+  }
+  if (out_) out_->clear(loop_->chunks());
+  release_out();
+  if (tls_) tls_->wire().clear(loop_->chunks());
+  loop_->schedule_reap(this, ec);
+}
+
+// ---- input ----
+
+void stream::pause_reading() noexcept {
+  if (flags_ & f_paused) return;
+  flags_ |= f_paused;
+  update_events();
+}
+
+void stream::resume_reading() noexcept {
+  if (!(flags_ & f_paused)) return;
+  flags_ &= ~f_paused;
+  update_events();
+  if (flags_ & f_tls_backlog) want_flush();
+}
+
+void stream::update_events() noexcept {
+  if (flags_ & f_closed) return;
+  unsigned want = 0;
+  if (flags_ & f_connecting) {
+    want = loop::ev_write;
+  } else {
+    if (!(flags_ & (f_paused | f_closing))) want |= loop::ev_read;
+    if (flags_ & f_blocked) want |= loop::ev_write;
+  }
+  const unsigned have = ((flags_ & f_reg_read) ? loop::ev_read : 0u) |
+                        ((flags_ & f_reg_write) ? loop::ev_write : 0u);
+  if ((flags_ & f_registered) && want == have) return;
+  const bool ok = (flags_ & f_registered) ? loop_->rewatch(fd_, want, this)
+                                          : loop_->watch(fd_, want, this);
+  if (!ok) {
+    fail(detail::last_error());
+    return;
+  }
+  flags_ |= f_registered;
+  flags_ = static_cast<std::uint16_t>((flags_ & ~(f_reg_read | f_reg_write)) |
+                                      ((want & loop::ev_read) ? f_reg_read : 0) |
+                                      ((want & loop::ev_write) ? f_reg_write : 0));
+}
+
+void stream::on_io(unsigned events) {
+  if (flags_ & f_closed) return;  // closed earlier in this turn; the event is stale
+  if (flags_ & f_connecting) {
+    on_connected();
+    return;
+  }
+  if (events & loop::ev_read) {
+    read_ready();
+    if (flags_ & f_closed) return;
+  }
+  if ((events & loop::ev_write) && (flags_ & f_blocked)) {
+    if (!flush(flush_reason::writable)) return;
+  }
+  if ((events & (loop::ev_error | loop::ev_hangup)) && !(events & loop::ev_read)) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    fail(err ? std::error_code(err, std::system_category()) : make_error_code(errc::eof));
+  }
+}
+
+void stream::on_connected() noexcept {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (err != 0) {
+    ++loop_->counters().connect_errors;
+    fail({err, std::system_category()});
+    return;
+  }
+  flags_ &= ~f_connecting;
+  ++loop_->counters().connects;
+  detail::set_nodelay(fd_);
+  update_events();
+  if (flags_ & f_closed) return;
+  if (flags_ & f_closing) {  // close() before the connection was up: no on_connect, just close
+    want_flush();
+    return;
+  }
+  if (tls_) {
+    handshake_step();  // sends the ClientHello
+    return;
+  }
+  if (out_ && !out_->empty()) want_flush();
+  if (handler_) handler_->on_connect(*this);
+}
+
+void stream::handshake_step() noexcept {
+  const auto st = tls_->handshake();
+  if (tls_->has_output()) want_flush();
+  if (st == tls_session::status::error) {
+    ++loop_->counters().tls_errors;
+    fail(errc::tls_handshake_failed);
+    return;
+  }
+  if (st != tls_session::status::ok) return;
+  flags_ &= ~f_handshaking;
+  if (out_ && !out_->empty()) want_flush();
+  if ((flags_ & f_client) && handler_) handler_->on_connect(*this);
+}
+
+void stream::deliver_tls(std::span<std::byte> cipher) noexcept {
+  if (!cipher.empty() && !tls_->feed(cipher)) {
+    ++loop_->counters().tls_errors;
+    fail(errc::tls_error);
+    return;
+  }
+  if (flags_ & f_handshaking) {
+    handshake_step();
+    if (flags_ & (f_closed | f_handshaking)) return;
+  }
+  // The ciphertext now sits in the read BIO, so the loop buffer is free for plaintext.
+  auto buf = loop_->recv_buffer();
+  for (;;) {
+    if (flags_ & (f_paused | f_closing | f_closed)) {
+      if (flags_ & f_paused) flags_ |= f_tls_backlog;
+      break;
+    }
+    std::size_t filled = 0;
+    auto st = tls_session::status::ok;
+    while (filled < buf.size()) {
+      std::size_t n = 0;
+      st = tls_->read(buf.subspan(filled), n);
+      if (st != tls_session::status::ok) break;
+      filled += n;
+    }
+    if (filled != 0 && handler_) handler_->on_data(*this, buf.first(filled));
+    if (flags_ & f_closed) return;
+    if (st == tls_session::status::ok) continue;  // buffer was full: more may be ready
+    if (st == tls_session::status::peer_closed) {
+      fail(errc::eof);
+      return;
+    }
+    if (st == tls_session::status::error) {
+      ++loop_->counters().tls_errors;
+      fail(errc::tls_error);
+      return;
+    }
+    break;  // want_input
+  }
+  if (tls_->has_output()) want_flush();  // session tickets, key updates, alerts
+}
+
+void stream::read_ready() noexcept {
+  auto buf = loop_->recv_buffer();
+  for (;;) {
+    const ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+    ++loop_->counters().read_calls;
+    if (n > 0) {
+      loop_->counters().bytes_in += static_cast<std::uint64_t>(n);
+      const auto got = buf.first(static_cast<std::size_t>(n));
+      if (tls_) {
+        deliver_tls(got);
+      } else if (handler_) {
+        handler_->on_data(*this, got);
+      }
+      if (flags_ & (f_closed | f_closing | f_paused)) return;
+      // A full buffer means the kernel likely holds more: read again now rather than wait
+      // for the next epoll_wait.
+      if (static_cast<std::size_t>(n) < buf.size()) return;
+      continue;
+    }
+    if (n == 0) {
+      fail(errc::eof);
+      return;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) fail(detail::last_error());
+    return;
+  }
+}
+
+std::string stream::remote_address() const {
+  if (fd_ < 0) return {};
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
+  return detail::format_address(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+}  // namespace duplex::net
