@@ -85,8 +85,9 @@ std::optional<deflate_agreement> negotiate_deflate(std::string_view header_value
     // §7.1.1.2: the server may ask the client not to take over context even if not offered.
     p.client_no_context_takeover = offer->client_no_context_takeover ||
                                    config.client_no_context_takeover;
-    // §7.1.2.1: answer with the offered value or smaller; without an offer, a lower value of
-    // ours is still announced so that the client can size its inflate window.
+    // §7.1.2.1: answer with the offered value or smaller. Without an offer we announce
+    // nothing (some browsers fail on an unrequested parameter) and may still compress with a
+    // smaller window: a smaller compressor window is always readable by a larger inflater.
     std::uint8_t smwb = clamp_bits(config.server_max_window_bits);
     if (offer->server_max_window_bits) smwb = std::min(smwb, *offer->server_max_window_bits);
     p.server_max_window_bits = smwb;
@@ -103,7 +104,7 @@ std::optional<deflate_agreement> negotiate_deflate(std::string_view header_value
     }
     if (p.server_no_context_takeover) r += "; server_no_context_takeover";
     if (p.client_no_context_takeover) r += "; client_no_context_takeover";
-    if (offer->server_max_window_bits || smwb < 15) {
+    if (offer->server_max_window_bits) {
       r += "; server_max_window_bits=" + std::to_string(p.server_max_window_bits);
     }
     if (offer->client_max_window_bits_present && p.client_max_window_bits < 15) {

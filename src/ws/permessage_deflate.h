@@ -31,7 +31,8 @@ struct deflate_config {
   // Server: ask the client to compress each message alone (saves the server's inflate window
   // between messages). Client: offer it.
   bool client_no_context_takeover = false;
-  // Server: the largest window our compressor uses (answered when lower than the client's).
+  // Server: the largest window our compressor uses (answered only when the client offered
+  // server_max_window_bits; used silently otherwise).
   // Client: offered as server_max_window_bits when below 15.
   std::uint8_t server_max_window_bits = 15;
   // Server: the window we ask the client to use, if it offered client_max_window_bits.

@@ -70,7 +70,7 @@ TEST(permessage_deflate, server_negotiation_table) {
       {"permessage-deflate; client_max_window_bits=9", def, true,
        "permessage-deflate; client_max_window_bits=9", {false, false, 15, 9}},
       {"permessage-deflate; client_max_window_bits", small, true,
-       "permessage-deflate; server_max_window_bits=10; client_max_window_bits=11",
+       "permessage-deflate; client_max_window_bits=11",
        {false, false, 10, 11}},
       // We need the client to shrink its window but it did not allow it: decline that offer.
       {"permessage-deflate", small, false, "", {}},

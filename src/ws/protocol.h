@@ -67,16 +67,16 @@ class protocol_handler {
   // UTF-8 when validate_utf8 is set.
   virtual void on_message(opcode op, std::span<const std::byte> payload) = 0;
   // A ping; the protocol has already queued the pong with the same payload (§5.5.2).
-  virtual void on_ping(std::span<const std::byte> payload) {}
-  virtual void on_pong(std::span<const std::byte> payload) {}
+  virtual void on_ping(std::span<const std::byte> /*payload*/) {}
+  virtual void on_pong(std::span<const std::byte> /*payload*/) {}
   // The peer's close (code 1005 when its frame had no code). If we had not sent a close yet,
   // the protocol has echoed the code (§5.5.1). The state is now closed: flush, then close the
   // TCP connection (a server closes first, §7.1.1).
-  virtual void on_close(std::uint16_t code, std::string_view reason) {}
+  virtual void on_close(std::uint16_t /*code*/, std::string_view /*reason*/) {}
   // The peer violated the protocol (_Fail the WebSocket Connection_, §7.1.7). A close frame
   // with `close_code` has been queued (unless we had already sent one); flush and close the
   // TCP connection. Nothing more is delivered after this.
-  virtual void on_fail(error e, std::uint16_t close_code) {}
+  virtual void on_fail(error /*e*/, std::uint16_t /*close_code*/) {}
 };
 
 // Takes the bytes to send, in order.
