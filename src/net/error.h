@@ -2,6 +2,7 @@
 // plain errno values (std::system_category(), e.g. ECONNREFUSED, ECONNRESET, EPIPE).
 //
 //   on_close(ec) with ec == {}                        : close() completed (all output written)
+//                                                       and the linger ended (peer EOF/timeout)
 //   ec == std::errc::operation_canceled               : abort() (or loop destroyed)
 //   ec == net::errc::eof                              : the peer closed its side
 //   ec == net::errc::tls_handshake_failed / tls_error : OpenSSL rejected the session

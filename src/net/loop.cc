@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -62,6 +63,7 @@ loop::loop(const loop_options& opts)
 
 loop::~loop() {
   while (streams_) destroy(streams_);
+  while (lingering_) destroy(lingering_);
   ::close(wake_fd_);
   ::close(epoll_fd_);
 }
@@ -138,9 +140,17 @@ stream* loop::adopt(std::unique_ptr<stream> s) noexcept {
   return p;
 }
 
-void loop::destroy(stream* s) noexcept {
-  if (s->prev_) s->prev_->next_ = s->next_; else streams_ = s->next_;
+void loop::unlink(stream* s) noexcept {
+  const bool lingering = s->flags_ & stream::f_lingering;
+  stream*& head = lingering ? lingering_ : streams_;
+  if (s->prev_) s->prev_->next_ = s->next_; else head = s->next_;
   if (s->next_) s->next_->prev_ = s->prev_;
+  else if (lingering) lingering_tail_ = s->prev_;
+  s->prev_ = s->next_ = nullptr;
+}
+
+void loop::destroy(stream* s) noexcept {
+  unlink(s);
   --stream_count_;
   if (s->flags_ & stream::f_in_flush) {
     for (auto& f : flush_list_) {
@@ -148,6 +158,46 @@ void loop::destroy(stream* s) noexcept {
     }
   }
   std::unique_ptr<stream> owned(s);
+}
+
+void loop::begin_linger(stream* s) noexcept {
+  unlink(s);
+  s->flags_ |= stream::f_lingering;
+  const auto linger = std::min(opts_.close_linger, loop_options::max_close_linger);
+  // clock::now_ms() is monotonic, so appending keeps the list in deadline order.
+  s->linger_deadline_ = static_cast<std::uint16_t>(clock::now_ms() + linger.count());
+  s->prev_ = lingering_tail_;
+  if (lingering_tail_) lingering_tail_->next_ = s; else lingering_ = s;
+  lingering_tail_ = s;
+  if (linger_timer_ == 0) arm_linger_timer(linger);
+}
+
+void loop::end_linger(stream* s) noexcept {
+  unlink(s);
+  s->flags_ &= ~stream::f_lingering;
+  // The timer stays armed even if the list is now empty: it finds nothing and stops.
+  s->next_ = streams_;
+  if (streams_) streams_->prev_ = s;
+  streams_ = s;
+}
+
+void loop::arm_linger_timer(std::chrono::milliseconds after) {
+  linger_timer_ = run_after(after, [this] { sweep_linger(); });
+}
+
+void loop::sweep_linger() {
+  linger_timer_ = 0;
+  const auto now = static_cast<std::uint16_t>(now_ms_);
+  while (lingering_) {
+    // Exact because deadlines are at most max_close_linger (< 2^15 ms) ahead of now.
+    const auto left = static_cast<std::int16_t>(
+        static_cast<std::uint16_t>(lingering_->linger_deadline_ - now));
+    if (left > 0) {
+      arm_linger_timer(std::chrono::milliseconds(left));
+      return;
+    }
+    lingering_->fail({});  // the peer never sent EOF: close anyway; this unlinks it
+  }
 }
 
 void loop::schedule_flush(stream* s) { flush_list_.push_back(s); }

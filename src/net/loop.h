@@ -57,6 +57,15 @@ struct loop_options {
   // A stream whose queued output reaches this many bytes is flushed at once rather than at
   // the end of the turn, bounding memory for a handler that writes a lot in one callback.
   std::size_t flush_threshold = 64 * 1024;
+  // How long stream::close() keeps reading (and discarding) after SHUT_WR, waiting for the
+  // peer's EOF, before closing the fd anyway. 0 closes right after the shutdown. Capped at
+  // max_close_linger.
+  std::chrono::milliseconds close_linger{2000};
+  static constexpr std::chrono::milliseconds max_close_linger{30000};
+  // Bytes a lingering stream may read and discard per readiness event, so that one peer that
+  // keeps sending cannot monopolise the loop (epoll is level-triggered: the rest waits for the
+  // next turn).
+  std::size_t close_linger_read_budget = 256 * 1024;
 };
 
 // Per-loop counters. Plain integers written only by the loop thread: read them on that thread,
@@ -124,6 +133,12 @@ class loop final : public executor {
   stream* adopt(std::unique_ptr<stream> s) noexcept;
   void schedule_flush(stream* s);
   void schedule_reap(stream* s, std::error_code ec);
+  // Moves s from the owned list to the lingering list (FIFO = deadline order, since every
+  // stream lingers for the same close_linger) and sets its deadline; one loop-owned timer
+  // serves the whole list, so a stream needs no timer of its own.
+  void begin_linger(stream* s) noexcept;
+  // Moves s back to the owned list (its close ended by EOF, error, abort or the deadline).
+  void end_linger(stream* s) noexcept;
 
  private:
   void run_posted();
@@ -131,6 +146,9 @@ class loop final : public executor {
   void reap_closed();
   int compute_timeout() noexcept;
   void destroy(stream* s) noexcept;
+  void unlink(stream* s) noexcept;
+  void arm_linger_timer(std::chrono::milliseconds after);
+  void sweep_linger();
 
   loop_options opts_;
   int epoll_fd_ = -1;
@@ -151,6 +169,9 @@ class loop final : public executor {
   std::vector<std::unique_ptr<output_queue>> queue_pool_;
 
   stream* streams_ = nullptr;  // intrusive list of owned streams
+  stream* lingering_ = nullptr;       // streams in a lingering close, oldest first; also owned
+  stream* lingering_tail_ = nullptr;
+  timer_id linger_timer_ = 0;  // armed for lingering_'s deadline while the list is non-empty
   std::size_t stream_count_ = 0;
   std::vector<stream*> flush_list_;
   std::vector<std::pair<stream*, std::error_code>> reap_list_;

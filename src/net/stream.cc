@@ -4,6 +4,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <utility>
 
@@ -12,6 +13,10 @@
 #include "net/tls.h"
 
 namespace duplex::net {
+
+// An idle connection costs this struct: keep it from growing unnoticed (the linger deadline
+// lives in former padding, the linger timer in the loop).
+static_assert(sizeof(void*) != 8 || sizeof(stream) <= 72, "net::stream grew");
 
 stream::stream(loop& l, int fd, std::unique_ptr<tls_session> tls, bool connecting) noexcept
     : loop_(&l), tls_(std::move(tls)), fd_(fd) {
@@ -89,6 +94,7 @@ bool stream::encrypt_pending() noexcept {
 }
 
 bool stream::flush(flush_reason why) noexcept {
+  if (flags_ & f_lingering) return false;  // all output is out; only discarding input now
   if (flags_ & (f_closed | f_connecting)) return !(flags_ & f_closed);
   if (tls_ && (flags_ & f_tls_backlog) && !(flags_ & f_paused) && why == flush_reason::turn_end) {
     flags_ &= ~f_tls_backlog;
@@ -181,21 +187,54 @@ void stream::abort() noexcept {
 }
 
 void stream::finish_close() noexcept {
-  ::shutdown(fd_, SHUT_WR);
-  // Read and drop what the peer sent after we stopped reading: closing a socket with unread
-  // input makes the kernel send RST, which can destroy our last bytes still in flight.
-  auto buf = loop_->recv_buffer();
-  for (int i = 0; i < 8; ++i) {
-    const ssize_t n = ::recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
-    if (n <= 0) break;
+  // Our output (and TLS close_notify) is fully written: send FIN, then linger. Closing the fd
+  // now while the peer is still sending would leave unread input, so the kernel would answer
+  // with RST, and an RST can make the peer's stack discard our last bytes (a close frame,
+  // RFC 6455 §7.1.1) before its application read them. So read and drop until the peer's EOF.
+  const bool shut = ::shutdown(fd_, SHUT_WR) == 0;
+  if (!shut || loop_->options().close_linger.count() <= 0) {
+    // No lingering (disabled, or the connection is already gone): drop what is here already.
+    auto buf = loop_->recv_buffer();
+    const ssize_t n = ::recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT | MSG_TRUNC);
+    if (n > 0) loop_->counters().bytes_in += static_cast<std::uint64_t>(n);
+    fail({});
+    return;
   }
-  fail({});
+  loop_->begin_linger(this);
+  update_events();  // register for reading again, whatever pause_reading() said
+  if (flags_ & f_closed) return;
+  discard_input();  // the peer may have sent its FIN already
+}
+
+void stream::discard_input() noexcept {
+  // Bounded per call: level-triggered epoll reports the rest next turn, so a peer streaming a
+  // large message at us cannot keep the loop here.
+  auto buf = loop_->recv_buffer();
+  std::size_t budget = std::max<std::size_t>(loop_->options().close_linger_read_budget, 1);
+  while (budget > 0) {
+    // MSG_TRUNC: Linux TCP drops the bytes without copying them out (tcp(7)).
+    const ssize_t n =
+        ::recv(fd_, buf.data(), std::min(budget, buf.size()), MSG_DONTWAIT | MSG_TRUNC);
+    ++loop_->counters().read_calls;
+    if (n > 0) {
+      loop_->counters().bytes_in += static_cast<std::uint64_t>(n);
+      budget -= std::min(budget, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    // EOF: the clean end. An error (e.g. the peer reset): everything of ours was written and
+    // there is nothing left to protect. Either way the close is complete.
+    fail({});
+    return;
+  }
 }
 
 void stream::fail(std::error_code ec) noexcept {
   if (flags_ & f_closed) return;
   flags_ |= f_closed;
   flags_ &= ~f_closing;
+  if (flags_ & f_lingering) loop_->end_linger(this);
   if (fd_ >= 0) {
     ::close(fd_);  // also removes it from the epoll set
     fd_ = -1;
@@ -226,6 +265,8 @@ void stream::update_events() noexcept {
   unsigned want = 0;
   if (flags_ & f_connecting) {
     want = loop::ev_write;
+  } else if (flags_ & f_lingering) {
+    want = loop::ev_read;  // discard until EOF; nothing left to write
   } else {
     if (!(flags_ & (f_paused | f_closing))) want |= loop::ev_read;
     if (flags_ & f_blocked) want |= loop::ev_write;
@@ -247,6 +288,11 @@ void stream::update_events() noexcept {
 
 void stream::on_io(unsigned events) {
   if (flags_ & f_closed) return;  // closed earlier in this turn; the event is stale
+  if (flags_ & f_lingering) {
+    // EOF, errors and hang-ups all surface through the read.
+    if (events & (loop::ev_read | loop::ev_error | loop::ev_hangup)) discard_input();
+    return;
+  }
   if (flags_ & f_connecting) {
     on_connected();
     return;

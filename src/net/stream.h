@@ -75,11 +75,17 @@ class stream final : private detail::io_source {
   // Bytes queued and not yet taken by the kernel (TLS: plaintext plus pending ciphertext).
   std::size_t buffered_amount() const noexcept;
 
-  // Graceful close: stop reading, flush what is queued (TLS: then close_notify), shut down
-  // and close; on_close({}) follows once done. Idempotent.
+  // Graceful, lingering close (RFC 6455 §7.1.1: the server closes TCP first, cleanly): stop
+  // delivering input, flush what is queued (TLS: then close_notify), shutdown(SHUT_WR), then
+  // read and discard whatever the peer still sends until it closes its side (EOF), a read
+  // error, or loop_options::close_linger passes; only then close the fd. on_close({}) follows
+  // at that point, once; no on_data meanwhile. Lingering matters because closing a socket with
+  // unread input makes the kernel send RST, which can destroy our last bytes (e.g. a close
+  // frame) still on their way to the peer. Idempotent.
   void close() noexcept;
   // Immediate close: drop queued output, reset the connection; on_close(operation_canceled)
-  // follows at the end of the turn. Idempotent, and a no-op after the stream closed.
+  // follows at the end of the turn. Idempotent, and a no-op after the stream closed. Also ends
+  // a lingering close at once.
   void abort() noexcept;
 
   // Stop/resume on_data (the kernel buffers, then TCP flow control pushes back on the peer).
@@ -114,6 +120,7 @@ class stream final : private detail::io_source {
     f_tls_shutdown = 1 << 10,  // close_notify queued
     f_registered = 1 << 11,    // fd is in the epoll set
     f_tls_backlog = 1 << 12,   // decrypted input held back by pause_reading()
+    f_lingering = 1 << 13,     // close(): output done, SHUT_WR sent, discarding input until EOF
   };
   enum class flush_reason { turn_end, early, writable };
 
@@ -128,6 +135,8 @@ class stream final : private detail::io_source {
   bool encrypt_pending() noexcept;
   void after_write();
   void finish_close() noexcept;
+  // Lingering: reads and drops a bounded amount of input; ends the close on EOF or error.
+  void discard_input() noexcept;
   void fail(std::error_code ec) noexcept;
   void update_events() noexcept;
   output_queue& out();
@@ -139,10 +148,14 @@ class stream final : private detail::io_source {
   void* user_data_ = nullptr;
   std::unique_ptr<output_queue> out_;  // null while nothing is queued
   std::unique_ptr<tls_session> tls_;
-  stream* prev_ = nullptr;  // loop's list of owned streams
+  stream* prev_ = nullptr;  // loop's list of owned streams (the lingering list while f_lingering)
   stream* next_ = nullptr;
   int fd_;
   std::uint16_t flags_ = 0;
+  // While f_lingering: the linger deadline, loop milliseconds modulo 2^16 (fills what would
+  // be padding; loop_options::close_linger is capped well below 2^15 ms so the wrap-around
+  // compare in loop::sweep_linger() is exact).
+  std::uint16_t linger_deadline_ = 0;
 };
 
 using stream_ptr = std::unique_ptr<stream>;

@@ -1,9 +1,18 @@
 #include "net/stream.h"
 
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "net/connect.h"
@@ -27,6 +36,7 @@ struct recorder : stream_handler {
   int connects = 0, drains = 0, closes = 0;
   std::error_code close_ec;
   std::function<void(stream&)> on_connect_fn, on_drain_fn;
+  std::function<void(stream&, std::error_code)> on_close_fn;
   std::function<void(stream&, std::span<std::byte>)> on_data_fn;
 
   void on_data(stream& s, std::span<std::byte> d) override {
@@ -37,9 +47,10 @@ struct recorder : stream_handler {
     ++drains;
     if (on_drain_fn) on_drain_fn(s);
   }
-  void on_close(stream&, std::error_code ec) override {
+  void on_close(stream& s, std::error_code ec) override {
     ++closes;
     close_ec = ec;
+    if (on_close_fn) on_close_fn(s, ec);
   }
   void on_connect(stream& s) override {
     ++connects;
@@ -318,6 +329,212 @@ TEST(Stream, ConnectResolvesNamesAndRejectsUnknownHosts) {
   ASSERT_TRUE(run_until(l, [&] { return client.connects == 1; }));
   EXPECT_EQ(connect(l, "no-such-host.invalid", 1, nullptr, {}, &client, ec), nullptr);
   EXPECT_EQ(ec, errc::resolve_failed);
+}
+
+// ---- lingering close (RFC 6455 §7.1.1) ----
+
+// A plain blocking socket, the peer: we need one that misbehaves (keeps sending, never closes)
+// and that reports ECONNRESET distinctly from EOF.
+struct raw_peer {
+  int fd = -1;
+  explicit raw_peer(std::uint16_t port) {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    timeval tv{5, 0};  // bounded: a broken close must fail the test, not hang it
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) close();
+  }
+  ~raw_peer() { close(); }
+  void close() {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+  // Non-blocking read of what is there: appends to `got`; returns 0 on EOF, -1 with errno
+  // (EAGAIN when nothing yet), or the byte count.
+  ssize_t poll_read(std::string& got) {
+    char buf[4096];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+    return n;
+  }
+};
+
+TEST(StreamLinger, PeerStillSendingGetsOurBytesThenEofNotReset) {
+  loop l;
+  const std::string reply = pattern(100);
+  recorder server;
+  bool closed_by_us = false;
+  int data_after_close = 0;
+  server.on_data_fn = [&](stream& s, std::span<std::byte>) {
+    if (closed_by_us) ++data_after_close;
+    if (closed_by_us) return;
+    // First bytes of a big message we "reject": reply and close while the peer keeps sending.
+    s.write(reply);
+    s.close();
+    closed_by_us = true;
+  };
+  auto lst = listen_with(l, server);
+  ASSERT_TRUE(lst);
+
+  constexpr std::size_t send_total = 4 * 1024 * 1024;
+  std::atomic<bool> peer_done{false}, peer_closed{false};
+  std::atomic<ssize_t> sent{0};
+  std::atomic<int> read_errno{0};
+  std::string received;
+  ssize_t last_read = -2;
+  std::thread peer([&, port = lst->port()] {
+    raw_peer p(port);
+    const std::string chunk = pattern(64 * 1024);
+    for (std::size_t off = 0; off < send_total;) {
+      const ssize_t n = ::send(p.fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+      if (n <= 0) break;  // EPIPE/ECONNRESET: the server reset us, the bug under test
+      off += static_cast<std::size_t>(n);
+      sent += n;
+    }
+    char buf[4096];
+    for (;;) {
+      last_read = ::recv(p.fd, buf, sizeof buf, 0);
+      if (last_read <= 0) break;
+      received.append(buf, static_cast<std::size_t>(last_read));
+    }
+    if (last_read < 0) read_errno = errno;
+    peer_closed = true;
+    p.close();
+    peer_done = true;
+  });
+  bool closed_before_peer = false;
+  server.on_close_fn = [&](stream&, std::error_code) { closed_before_peer = !peer_closed; };
+  const bool ok = run_until(l, [&] { return peer_done && server.closes == 1; });
+  peer.join();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(static_cast<std::size_t>(sent.load()), send_total);
+  EXPECT_EQ(last_read, 0) << "peer read error: " << std::strerror(read_errno);
+  EXPECT_EQ(received, reply);
+  EXPECT_FALSE(server.close_ec) << server.close_ec.message();
+  EXPECT_FALSE(closed_before_peer);  // we kept the socket until the peer's EOF
+  EXPECT_EQ(data_after_close, 0);    // discarded input never reaches the handler
+  EXPECT_EQ(l.stats().bytes_in, send_total);
+  run_until(l, [] { return false; }, 10ms);
+  EXPECT_EQ(server.closes, 1);
+  EXPECT_EQ(l.stream_count(), 0u);
+}
+
+TEST(StreamLinger, PeerThatNeverClosesIsClosedAfterTheLinger) {
+  loop_options opts;
+  opts.close_linger = 50ms;
+  loop l(opts);
+  recorder server;
+  stream* accepted = nullptr;
+  auto lst = listen_with(l, server, &accepted);
+  ASSERT_TRUE(lst);
+  raw_peer peer(lst->port());
+  ASSERT_GE(peer.fd, 0);
+  ASSERT_TRUE(run_until(l, [&] { return accepted != nullptr; }));
+
+  accepted->write(std::string_view("bye"));
+  accepted->close();
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string got;
+  ssize_t r = -1;
+  ASSERT_TRUE(run_until(l, [&] { return (r = peer.poll_read(got)) == 0; }));  // our FIN
+  EXPECT_EQ(got, "bye");
+  // Still lingering: what the peer sends now is read and dropped, not delivered.
+  EXPECT_EQ(::send(peer.fd, "late", 4, MSG_NOSIGNAL), 4);
+  EXPECT_EQ(server.closes, 0);
+  EXPECT_EQ(l.stream_count(), 1u);
+  ASSERT_TRUE(run_until(l, [&] { return server.closes == 1; }, 2s));
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(waited, 45ms);  // the deadline is kept in whole milliseconds
+  EXPECT_LT(waited, 1s);
+  EXPECT_FALSE(server.close_ec) << server.close_ec.message();
+  EXPECT_TRUE(server.data.empty());
+  EXPECT_EQ(l.stream_count(), 0u);
+  // Our fd is closed: data now hits a dead socket and the kernel answers with RST.
+  ::send(peer.fd, "gone", 4, MSG_NOSIGNAL);
+  pollfd pfd{peer.fd, POLLIN, 0};
+  ASSERT_EQ(::poll(&pfd, 1, 2000), 1);
+  char c;
+  EXPECT_EQ(::recv(peer.fd, &c, 1, 0), -1);
+  EXPECT_EQ(errno, ECONNRESET);
+}
+
+TEST(StreamLinger, AbortDuringLingerClosesAtOnce) {
+  loop_options opts;
+  opts.close_linger = 10s;
+  loop l(opts);
+  recorder server;
+  stream* accepted = nullptr;
+  auto lst = listen_with(l, server, &accepted);
+  ASSERT_TRUE(lst);
+  raw_peer peer(lst->port());
+  ASSERT_GE(peer.fd, 0);
+  ASSERT_TRUE(run_until(l, [&] { return accepted != nullptr; }));
+  accepted->write(std::string_view("bye"));
+  accepted->close();
+  std::string got;
+  ASSERT_TRUE(run_until(l, [&] { return peer.poll_read(got) == 0; }));  // lingering now
+  EXPECT_EQ(got, "bye");
+  EXPECT_FALSE(accepted->is_open());
+  accepted->close();  // no-op while lingering
+  const auto t0 = std::chrono::steady_clock::now();
+  accepted->abort();
+  accepted->abort();
+  ASSERT_TRUE(run_until(l, [&] { return server.closes == 1; }, 2s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  EXPECT_EQ(server.close_ec, std::errc::operation_canceled);
+  EXPECT_EQ(l.stream_count(), 0u);
+  pollfd pfd{peer.fd, POLLIN, 0};
+  ASSERT_EQ(::poll(&pfd, 1, 2000), 1);
+  char c;
+  EXPECT_EQ(::recv(peer.fd, &c, 1, 0), -1);
+  EXPECT_EQ(errno, ECONNRESET);  // abort resets
+  run_until(l, [] { return false; }, 10ms);
+  EXPECT_EQ(server.closes, 1);
+}
+
+TEST(StreamLinger, ManyLingeringStreamsExpireInOrderAndLoopTeardownIsClean) {
+  loop_options opts;
+  opts.close_linger = 30ms;
+  loop l(opts);
+  recorder server;
+  std::vector<stream*> accepted;
+  std::error_code ec;
+  auto lst = listener::open(l, "127.0.0.1", 0, [&](stream& s) {
+    s.set_handler(&server);
+    accepted.push_back(&s);
+  }, ec);
+  ASSERT_TRUE(lst);
+  std::vector<std::unique_ptr<raw_peer>> peers;
+  for (int i = 0; i < 3; ++i) peers.push_back(std::make_unique<raw_peer>(lst->port()));
+  ASSERT_TRUE(run_until(l, [&] { return accepted.size() == 3; }));
+  std::vector<std::size_t> order;
+  server.on_close_fn = [&](stream& s, std::error_code) {
+    for (std::size_t i = 0; i < accepted.size(); ++i) {
+      if (accepted[i] == &s) order.push_back(i);
+    }
+  };
+  accepted[0]->close();
+  run_until(l, [] { return false; }, 10ms);
+  accepted[1]->close();
+  accepted[2]->close();
+  peers[2]->close();  // this one ends early on EOF
+  ASSERT_TRUE(run_until(l, [&] { return server.closes == 1; }, 1s));
+  EXPECT_EQ(l.stream_count(), 2u);
+  ASSERT_TRUE(run_until(l, [&] { return server.closes == 3; }, 2s));
+  EXPECT_EQ(l.stream_count(), 0u);
+  EXPECT_EQ(order, (std::vector<std::size_t>{2, 0, 1}));
+  server.on_close_fn = nullptr;
+  // A loop destroyed while streams linger closes them without callbacks (and without leaks).
+  raw_peer late(lst->port());
+  accepted.clear();
+  ASSERT_TRUE(run_until(l, [&] { return accepted.size() == 1; }));
+  accepted[0]->close();
+  run_until(l, [] { return false; }, 5ms);
+  EXPECT_EQ(server.closes, 3);
 }
 
 TEST(Listener, RejectsBadAddressAndBusyPortWithoutReusePort) {

@@ -87,6 +87,7 @@ void connection::open_protocol(const std::optional<deflate_params>& deflate) {
   po.max_message_size = cfg_.options.max_message_size;
   po.max_fragments = cfg_.options.max_fragments;
   po.deflate = deflate;
+  po.stats = &counters_.ws;
   compress_ = deflate.has_value();
   protocol_.emplace(po, static_cast<protocol_handler&>(*this), static_cast<output_sink&>(*this));
   phase_ = phase::open;
@@ -168,7 +169,6 @@ send_status connection::send(std::string_view data, message_type type) {
   const opcode op = type == message_type::text ? opcode::text : opcode::binary;
   protocol_->send(op, as_bytes(data), compress_);
   ++counters_.ws.messages_out;
-  if (compress_) ++counters_.ws.compressed_frames_out;
   return send_status::queued;
 }
 

@@ -29,10 +29,11 @@ constexpr std::array<row, 33> table{{
     {error::masked_frame, "masked_frame", 1002, 0},
     {error::bad_close_payload, "bad_close_payload", 1002, 0},
     {error::bad_close_code, "bad_close_code", 1002, 0},
-    // RFC 7692 §7.2.2 allows 1002 or other; corrupt compressed data is a protocol error.
-    {error::bad_compressed_data, "bad_compressed_data", 1002, 0},
     {error::invalid_utf8, "invalid_utf8", 1007, 0},
     {error::invalid_close_reason, "invalid_close_reason", 1007, 0},
+    // RFC 7692 §8 names no code for data that does not inflate; 1007 (payload not consistent
+    // with its type) is what Node's ws sends, and clients treat it as a peer error.
+    {error::bad_compressed_data, "bad_compressed_data", 1007, 0},
     {error::too_many_fragments, "too_many_fragments", 1008, 0},
     {error::message_too_big, "message_too_big", 1009, 0},
     {error::extension_missing, "extension_missing", 1010, 0},

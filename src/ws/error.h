@@ -24,10 +24,11 @@ enum class error : std::uint8_t {
   masked_frame,            // server frame with mask (§5.1)
   bad_close_payload,       // close payload of length 1 (§5.5.1)
   bad_close_code,          // close code not allowed on the wire (§7.4)
-  bad_compressed_data,     // inflate failed (RFC 7692 §7.2.2)
   // --- invalid UTF-8: close 1007
   invalid_utf8,            // text message (§8.1)
   invalid_close_reason,    // close reason (§5.5.1)
+  bad_compressed_data,     // inflate failed (RFC 7692 §7.2.2): the payload is not valid for
+                           // its type, as Node's ws also answers it
   // --- policy: close 1008
   too_many_fragments,
   // --- too big: close 1009

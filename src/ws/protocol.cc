@@ -131,6 +131,7 @@ bool protocol::on_header() {
     msg_open_ = true;
     msg_op_ = f.op;
     msg_compressed_ = f.rsv1;
+    if (f.rsv1 && options_.stats) ++options_.stats->compressed_frames_in;
     msg_fragments_ = 1;
     msg_wire_size_ = 0;
     utf8_.reset();

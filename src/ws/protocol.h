@@ -27,6 +27,7 @@
 
 #include "base/shared_payload.h"
 #include "base/utf8.h"
+#include "duplex/websocket.h"
 #include "ws/close_code.h"
 #include "ws/error.h"
 #include "ws/frame.h"
@@ -57,6 +58,9 @@ struct protocol_options {
   // Reject text messages and close reasons that are not UTF-8 (RFC 6455 §8.1). Turn off only
   // when the application validates itself.
   bool validate_utf8 = true;
+  // When set, compressed (RSV1) frames received and sent are counted here (not owned; the
+  // connection's or the loop's counters).
+  websocket_stats* stats = nullptr;
 };
 
 // Receives the events. Every span is valid only during the call (STYLE.md rule 16).

@@ -66,6 +66,7 @@ void protocol::write_frame(opcode op, bool fin, bool rsv1, std::span<const std::
   frame_header h;
   h.fin = fin;
   h.rsv1 = rsv1;
+  if (rsv1 && options_.stats) ++options_.stats->compressed_frames_out;
   h.op = op;
   h.payload_length = payload.size();
   h.masked = options_.role == role::client;
