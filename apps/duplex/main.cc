@@ -35,6 +35,8 @@ int serve(duplex::server_options opt, const std::string& web_root) {
                  ec.message().c_str());
     return 1;
   }
+  // The first line is machine-readable (tests start `duplex serve --port 0` and read it).
+  std::printf("listening on %u\n", srv.port());
   std::printf("duplex serving on http://localhost:%u/ (WebSocket echo at ws://localhost:%u/echo)\n",
               srv.port(), srv.port());
   std::fflush(stdout);

@@ -189,10 +189,11 @@ void loop::sweep_linger() {
   linger_timer_ = 0;
   const auto now = static_cast<std::uint16_t>(now_ms_);
   while (lingering_) {
-    // Exact because deadlines are at most max_close_linger (< 2^15 ms) ahead of now.
+    // Exact because deadlines are at most max_close_linger (< 2^15 ms) ahead of now; more
+    // than that means the deadline passed long ago (the loop was not run for a while).
     const auto left = static_cast<std::int16_t>(
         static_cast<std::uint16_t>(lingering_->linger_deadline_ - now));
-    if (left > 0) {
+    if (left > 0 && left <= loop_options::max_close_linger.count()) {
       arm_linger_timer(std::chrono::milliseconds(left));
       return;
     }

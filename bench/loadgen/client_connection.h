@@ -1,0 +1,124 @@
+// client_connection: one WebSocket client connection of the load generator (RFC 6455 client
+// role): non-blocking connect, the opening handshake (§4.1, validated with ws/handshake.h),
+// masked data frames out (§5.3), unmasked frames in, checked against what was sent.
+//
+// Threading: single-threaded; owned by client_pool, driven from its epoll loop.
+// The connection never destroys itself: failures set state::failed and notify the handler;
+// the pool closes the socket after the event is handled.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "byte_buffer.h"
+#include "http/response_parser.h"
+#include "mask_source.h"
+#include "payload_pattern.h"
+#include "ws/frame.h"
+#include "ws/handshake.h"
+
+namespace duplex::bench {
+
+class client_connection;
+
+// Events of a connection. Called from client_pool::poll() only.
+class connection_handler {
+ public:
+  virtual ~connection_handler() = default;
+  // The 101 was received and validated; data frames may be sent.
+  virtual void on_open(client_connection& c) = 0;
+  // A complete data message came back and its bytes equal the next message sent.
+  virtual void on_echo(client_connection& c, std::uint64_t now) = 0;
+  // The connection failed (`why` is static text); it is closed after this returns.
+  virtual void on_failed(client_connection& c, const char* why) = 0;
+};
+
+class client_connection {
+ public:
+  enum class state : std::uint8_t { connecting, handshaking, open, failed, closed };
+
+  // `pattern` and `masks` are shared by all connections and outlive them.
+  client_connection(std::uint32_t index, const payload_pattern& pattern, bool binary,
+                    mask_source& masks)
+      : index_(index), pattern_(&pattern), masks_(&masks), binary_(binary) {}
+  ~client_connection();
+  client_connection(const client_connection&) = delete;
+  client_connection& operator=(const client_connection&) = delete;
+
+  // Starts a non-blocking connect from `source` (its port chosen by connect(), so each source
+  // address gives ~28k ports per destination) to `target` and registers with `epfd`
+  // (edge-triggered, data.u32 = index). false with errno-based text in `err` on failure.
+  bool start(int epfd, const sockaddr_in& source, const sockaddr_in& target,
+             const ws::client_options& options, std::string& err);
+
+  // Handles epoll `events`; `rx` is the loop-wide receive buffer (borrowed for this call).
+  void on_events(std::uint32_t events, std::span<std::byte> rx, connection_handler& h,
+                 std::uint64_t now);
+
+  // Appends the next data message, masked with a fresh key (RFC 6455 §5.3). Sent by flush().
+  void queue_message();
+  // Sends what is queued; on EAGAIN the rest goes when the socket is writable again.
+  void flush(connection_handler& h);
+  bool has_output() const noexcept { return !out_.empty(); }
+
+  void close() noexcept;
+  state current() const noexcept { return state_; }
+  // True once the handshake succeeded (stays true after a later failure).
+  bool was_opened() const noexcept { return opened_; }
+  std::uint32_t index() const noexcept { return index_; }
+  std::uint64_t sent() const noexcept { return tx_seq_; }
+  std::uint64_t echoed() const noexcept { return rx_seq_; }
+
+  // Messages sent whose echo has not come back yet.
+  std::uint32_t in_flight() const noexcept { return static_cast<std::uint32_t>(tx_seq_ - rx_seq_); }
+
+ private:
+  void fail(connection_handler& h, const char* why);
+  void on_connected(connection_handler& h);
+  void read_handshake(std::span<std::byte> rx, connection_handler& h, std::uint64_t now);
+  void read_frames(std::span<const std::byte> in, connection_handler& h, std::uint64_t now);
+  bool take_payload(std::span<const std::byte> chunk, connection_handler& h);
+  void finish_frame(connection_handler& h, std::uint64_t now);
+  void queue_frame(ws::opcode op, std::span<const std::byte> payload);
+
+  std::uint32_t index_;
+  int fd_ = -1;
+  state state_ = state::connecting;
+  const payload_pattern* pattern_;
+  mask_source* masks_;
+  bool binary_;
+  bool want_write_ = false;
+  bool opened_ = false;
+
+  // Handshake only; released once open.
+  struct handshake_state {
+    std::string request;
+    std::size_t request_sent = 0;
+    std::string key;
+    std::string received;
+    http::response_parser parser;
+    ws::client_options options;
+  };
+  std::unique_ptr<handshake_state> hs_;
+
+  // Frame reader: a header split across reads is kept in hdr_ (at most 13 bytes).
+  std::array<std::byte, ws::max_frame_header_size> hdr_{};
+  std::uint8_t hdr_len_ = 0;
+  bool in_payload_ = false;
+  bool in_message_ = false;      // a fragmented data message is open
+  ws::frame_header frame_{};
+  std::uint64_t frame_left_ = 0;
+  std::uint64_t message_off_ = 0;  // bytes of the current data message received so far
+  std::array<std::byte, ws::max_control_payload> control_{};
+  std::uint8_t control_len_ = 0;
+
+  std::uint64_t tx_seq_ = 0, rx_seq_ = 0;
+  byte_buffer out_;
+};
+
+}  // namespace duplex::bench

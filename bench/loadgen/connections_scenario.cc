@@ -1,0 +1,94 @@
+#include "connections_scenario.h"
+
+#include <cstdio>
+
+#include "proc_sampler.h"
+
+namespace duplex::bench {
+namespace {
+
+class idle_handler final : public connection_handler {
+ public:
+  void on_open(client_connection&) override {}
+  void on_echo(client_connection&, std::uint64_t) override {}
+  void on_failed(client_connection&, const char* why) override {
+    if (first_error.empty()) first_error = why;
+  }
+  std::string first_error;
+};
+
+}  // namespace
+
+connections_report run_connections(const connections_options& o) {
+  connections_report r;
+  idle_handler h;
+  client_pool pool(o.pool, h);
+
+  std::optional<process_sample> srv0;
+  if (o.server_pid) srv0 = sample_process(o.server_pid);
+  std::uint64_t self0 = self_cpu_ns();
+  auto rep = pool.open(o.connections, o.concurrency, 60'000'000'000ull);
+  std::uint64_t self1 = self_cpu_ns();
+  std::optional<process_sample> srv_cpu;
+  if (o.server_pid) srv_cpu = sample_process(o.server_pid);
+
+  r.opened = rep.opened;
+  r.failed = rep.failed;
+  r.first_error = rep.first_error;
+  r.elapsed_s = static_cast<double>(rep.elapsed_ns) / 1e9;
+  r.handshakes_per_s = r.elapsed_s > 0 ? static_cast<double>(r.opened) / r.elapsed_s : 0;
+  r.gen_cpu_percent =
+      r.elapsed_s > 0 ? static_cast<double>(self1 - self0) / 1e7 / r.elapsed_s : 0;
+
+  // Let the server finish whatever follows a handshake (it may free parse buffers) before
+  // reading its RSS; server-initiated closes during the wait are counted.
+  std::size_t failures_before = pool.failures();
+  auto wait = [&](double seconds) {
+    std::uint64_t end = now_ns() + static_cast<std::uint64_t>(seconds * 1e9);
+    for (std::uint64_t now = now_ns(); now < end; now = now_ns()) pool.poll(end - now);
+  };
+  wait(o.settle_seconds);
+  if (o.server_pid) {
+    auto srv1 = sample_process(o.server_pid);
+    if (srv0 && srv1 && srv_cpu && r.opened) {
+      double n = static_cast<double>(r.opened);
+      r.server_cpu_us_per_handshake = static_cast<double>(srv_cpu->cpu_ns - srv0->cpu_ns) / 1e3 / n;
+      r.server_rss_before = srv0->rss_bytes;
+      r.server_rss_after = srv1->rss_bytes;
+      r.server_rss_bytes_per_conn =
+          (static_cast<double>(srv1->rss_bytes) - static_cast<double>(srv0->rss_bytes)) / n;
+    }
+  }
+  if (o.hold_seconds > 0) wait(o.hold_seconds);
+  r.dropped_while_idle = pool.failures() - failures_before;
+  if (r.first_error.empty()) r.first_error = h.first_error;
+  return r;
+}
+
+void print_connections_report(const connections_options& o, const connections_report& r) {
+  std::fprintf(stderr,
+               "connections: %zu open, %zu failed, %.3f s, %.0f handshakes/s, generator CPU "
+               "%.0f%%",
+               r.opened, r.failed, r.elapsed_s, r.handshakes_per_s, r.gen_cpu_percent);
+  if (r.server_rss_bytes_per_conn >= 0)
+    std::fprintf(stderr, ", server %.2f us CPU/handshake, RSS %.1f MB -> %.1f MB = %.0f B/conn",
+                 r.server_cpu_us_per_handshake, static_cast<double>(r.server_rss_before) / 1e6,
+                 static_cast<double>(r.server_rss_after) / 1e6, r.server_rss_bytes_per_conn);
+  if (r.dropped_while_idle) std::fprintf(stderr, ", %zu dropped while idle", r.dropped_while_idle);
+  if (!r.first_error.empty()) std::fprintf(stderr, " (first error: %s)", r.first_error.c_str());
+  std::fprintf(stderr, "\n");
+  std::printf(
+      "{\"scenario\":\"connections\",\"connections\":%zu,\"opened\":%zu,\"failed\":%zu,"
+      "\"elapsed_s\":%.4f,\"handshakes_per_s\":%.1f,\"gen_cpu_percent\":%.1f,"
+      "\"server_cpu_us_per_handshake\":%.3f,\"server_rss_bytes_per_conn\":%.1f,"
+      "\"server_rss_before\":%llu,\"server_rss_after\":%llu,\"dropped_while_idle\":%zu,"
+      "\"first_error\":\"%s\"}\n",
+      o.connections, r.opened, r.failed, r.elapsed_s, r.handshakes_per_s, r.gen_cpu_percent,
+      r.server_cpu_us_per_handshake, r.server_rss_bytes_per_conn,
+      static_cast<unsigned long long>(r.server_rss_before),
+      static_cast<unsigned long long>(r.server_rss_after), r.dropped_while_idle,
+      r.first_error.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace duplex::bench

@@ -1,0 +1,40 @@
+// connections_scenario: opens C WebSocket connections (complete, validated handshakes) and
+// leaves them idle, to measure the handshake rate, the server's CPU per handshake and its
+// resident memory per idle connection (VmRSS before the first connect and after the last
+// handshake plus a settle time, divided by C).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "client_pool.h"
+
+namespace duplex::bench {
+
+struct connections_options {
+  pool_options pool;
+  std::size_t connections = 10000;
+  std::size_t concurrency = 256;  // handshakes in flight at once
+  double settle_seconds = 0.5;    // idle time before the RSS sample
+  double hold_seconds = 0;        // keep them open this long after measuring
+  pid_t server_pid = 0;
+};
+
+struct connections_report {
+  std::size_t opened = 0, failed = 0;
+  double elapsed_s = 0;
+  double handshakes_per_s = 0;
+  double gen_cpu_percent = 0;
+  double server_cpu_us_per_handshake = -1;
+  double server_rss_bytes_per_conn = -1;
+  std::uint64_t server_rss_before = 0, server_rss_after = 0;
+  std::size_t dropped_while_idle = 0;  // closed by the server during settle/hold
+  std::string first_error;
+};
+
+connections_report run_connections(const connections_options& options);
+void print_connections_report(const connections_options& options, const connections_report& r);
+
+}  // namespace duplex::bench

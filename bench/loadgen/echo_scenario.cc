@@ -1,0 +1,219 @@
+#include "echo_scenario.h"
+
+#include <cstdio>
+#include <vector>
+
+#include "latency_histogram.h"
+#include "proc_sampler.h"
+
+namespace duplex::bench {
+namespace {
+
+class echo_driver final : public connection_handler {
+ public:
+  explicit echo_driver(const echo_options& o)
+      : o_(o), sent_at_(o.connections * o.in_flight), stamped_(o.connections),
+        dirty_flag_(o.connections) {}
+
+  void on_open(client_connection&) override {}
+
+  void on_echo(client_connection& c, std::uint64_t now) override {
+    std::uint64_t seq = c.echoed() - 1;
+    std::uint64_t sent = sent_at_[slot(c.index(), seq)];
+    if (measuring_) {
+      hist_.record(now - sent);
+      ++window_messages_;
+    }
+    if (sending_ && o_.rate == 0) queue(c);
+  }
+
+  void on_failed(client_connection&, const char* why) override {
+    if (first_error_.empty()) first_error_ = why;
+  }
+
+  // Queues the connection's next message; it is stamped and sent by flush_dirty().
+  void queue(client_connection& c) {
+    c.queue_message();
+    if (!dirty_flag_[c.index()]) {
+      dirty_flag_[c.index()] = 1;
+      dirty_.push_back(c.index());
+    }
+  }
+
+  // One send per connection per loop turn; all messages of the batch get the same stamp.
+  void flush_dirty(client_pool& pool) {
+    if (dirty_.empty()) return;
+    std::uint64_t now = now_ns();
+    auto& conns = pool.connections();
+    for (auto idx : dirty_) {
+      auto& c = *conns[idx];
+      dirty_flag_[idx] = 0;
+      for (std::uint64_t s = stamped_[idx]; s < c.sent(); ++s) sent_at_[slot(idx, s)] = now;
+      stamped_[idx] = c.sent();
+      if (c.current() == client_connection::state::open) c.flush(pool.events());
+    }
+    dirty_.clear();
+  }
+
+  // Fixed rate: sends what is due by `now`, one message per connection in turn.
+  void pace(client_pool& pool, std::uint64_t now) {
+    auto due = static_cast<std::uint64_t>(static_cast<double>(now - start_) * o_.rate / 1e9);
+    auto& conns = pool.connections();
+    std::size_t n = conns.size(), misses = 0;
+    while (offered_ < due) {
+      auto& c = *conns[cursor_];
+      cursor_ = (cursor_ + 1) % n;
+      if (c.current() == client_connection::state::open && c.in_flight() < o_.in_flight) {
+        queue(c);
+        ++offered_;
+        misses = 0;
+      } else if (++misses == n) {  // every connection has its window full: the server lags
+        if (measuring_) skipped_ += due - offered_;
+        offered_ = due;
+      }
+    }
+  }
+  std::uint64_t next_due_ns() const {
+    return start_ + static_cast<std::uint64_t>(static_cast<double>(offered_ + 1) * 1e9 / o_.rate);
+  }
+
+  std::size_t slot(std::uint32_t conn, std::uint64_t seq) const {
+    return std::size_t{conn} * o_.in_flight + seq % o_.in_flight;
+  }
+
+  const echo_options& o_;
+  std::vector<std::uint64_t> sent_at_;
+  std::vector<std::uint64_t> stamped_;
+  std::vector<char> dirty_flag_;
+  std::vector<std::uint32_t> dirty_;
+  latency_histogram hist_;
+  bool measuring_ = false, sending_ = false;
+  std::uint64_t window_messages_ = 0, offered_ = 0, skipped_ = 0, start_ = 0;
+  std::size_t cursor_ = 0;
+  std::string first_error_;
+};
+
+std::uint64_t seconds_ns(double s) { return static_cast<std::uint64_t>(s * 1e9); }
+
+}  // namespace
+
+echo_report run_echo(const echo_options& o) {
+  echo_report r;
+  echo_driver d(o);
+  client_pool pool(o.pool, d);
+  auto opened = pool.open(o.connections, 256, seconds_ns(10));
+  r.connections_open = opened.opened;
+  if (opened.failed) {
+    r.failures = opened.failed;
+    r.first_error = opened.first_error;
+    return r;
+  }
+
+  d.sending_ = true;
+  d.start_ = now_ns();
+  if (o.rate == 0) {  // max rate: fill every window now; each echo refills it
+    for (auto& c : pool.connections())
+      for (std::uint32_t i = 0; i < o.in_flight; ++i) d.queue(*c);
+  }
+  d.flush_dirty(pool);
+
+  const std::uint64_t window_start = d.start_ + seconds_ns(o.warmup_seconds);
+  const std::uint64_t window_end = window_start + seconds_ns(o.seconds);
+  std::uint64_t cpu0 = 0, self0 = 0, t0 = 0;
+  std::optional<process_sample> srv0;
+  for (;;) {
+    std::uint64_t now = now_ns();
+    if (!d.measuring_ && now >= window_start && now < window_end) {
+      if (o.server_pid) srv0 = sample_process(o.server_pid);
+      self0 = self_cpu_ns();
+      t0 = now_ns();
+      cpu0 = self0;
+      d.measuring_ = true;
+    }
+    if (now >= window_end) break;
+    if (pool.failures() > 0 && pool.failures() >= o.connections) break;
+    std::uint64_t timeout = (d.measuring_ ? window_end : window_start) - now;
+    if (o.rate > 0) {
+      d.pace(pool, now);
+      std::uint64_t next = d.next_due_ns();
+      std::uint64_t wait = next > now ? next - now : 0;
+      timeout = std::min(timeout, std::max(wait, o.tick_ns));
+    }
+    d.flush_dirty(pool);
+    pool.poll(timeout);
+    d.flush_dirty(pool);
+  }
+  // Window end: sample first, then account.
+  std::uint64_t t1 = now_ns();
+  std::optional<process_sample> srv1;
+  if (o.server_pid) srv1 = sample_process(o.server_pid);
+  std::uint64_t self1 = self_cpu_ns();
+  d.measuring_ = false;
+  d.sending_ = false;
+
+  r.messages = d.window_messages_;
+  r.window_s = static_cast<double>(t1 - t0) / 1e9;
+  r.msgs_per_s = r.window_s > 0 ? static_cast<double>(r.messages) / r.window_s : 0;
+  r.mb_per_s = r.msgs_per_s * static_cast<double>(o.pool.message_size) / 1e6;
+  r.p50_us = static_cast<double>(d.hist_.quantile(0.50)) / 1e3;
+  r.p99_us = static_cast<double>(d.hist_.quantile(0.99)) / 1e3;
+  r.p999_us = static_cast<double>(d.hist_.quantile(0.999)) / 1e3;
+  r.gen_cpu_percent = r.window_s > 0 ? static_cast<double>(self1 - cpu0) / 1e7 / r.window_s : 0;
+  r.offered_rate = o.rate;
+  r.skipped = d.skipped_;
+  if (srv0 && srv1 && r.messages) {
+    double m = static_cast<double>(r.messages);
+    r.server_cpu_us_per_msg = static_cast<double>(srv1->cpu_ns - srv0->cpu_ns) / 1e3 / m;
+    r.server_stat_cpu_us_per_msg =
+        static_cast<double>(srv1->stat_cpu_ns - srv0->stat_cpu_ns) / 1e3 / m;
+    r.server_cpu_percent = static_cast<double>(srv1->cpu_ns - srv0->cpu_ns) / 1e7 / r.window_s;
+  }
+
+  // Drain what is still in flight (bounded) so the server is not measured mid-burst next.
+  std::uint64_t drain_end = now_ns() + 1'000'000'000;
+  auto in_flight = [&] {
+    std::uint64_t n = 0;
+    for (auto& c : pool.connections())
+      if (c->current() == client_connection::state::open) n += c->in_flight();
+    return n;
+  };
+  while (in_flight() > 0 && now_ns() < drain_end) pool.poll(10'000'000);
+
+  r.failures = pool.failures();
+  r.first_error = d.first_error_;
+  (void)self0;
+  return r;
+}
+
+void print_echo_report(const echo_options& o, const echo_report& r) {
+  std::fprintf(stderr,
+               "echo: %zu conns x %u in flight, %zu-byte %s, %s: %.0f msgs/s, %.2f MB/s, "
+               "latency p50 %.1f us p99 %.1f us p99.9 %.1f us, generator CPU %.0f%%",
+               r.connections_open, o.in_flight, o.pool.message_size,
+               o.pool.binary ? "binary" : "text", o.rate > 0 ? "fixed rate" : "max rate",
+               r.msgs_per_s, r.mb_per_s, r.p50_us, r.p99_us, r.p999_us, r.gen_cpu_percent);
+  if (r.server_cpu_us_per_msg >= 0)
+    std::fprintf(stderr, ", server CPU %.3f us/msg (%.0f%% of a core)", r.server_cpu_us_per_msg,
+                 r.server_cpu_percent);
+  if (r.skipped) std::fprintf(stderr, ", %llu offered messages skipped (server behind)",
+                              static_cast<unsigned long long>(r.skipped));
+  if (r.failures)
+    std::fprintf(stderr, ", %zu FAILED connections (first: %s)", r.failures,
+                 r.first_error.c_str());
+  std::fprintf(stderr, "\n");
+  std::printf(
+      "{\"scenario\":\"echo\",\"connections\":%zu,\"in_flight\":%u,\"size\":%zu,\"binary\":%s,"
+      "\"offered_rate\":%.0f,\"window_s\":%.3f,\"messages\":%llu,\"msgs_per_s\":%.1f,"
+      "\"mb_per_s\":%.3f,\"p50_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,"
+      "\"gen_cpu_percent\":%.1f,\"skipped\":%llu,\"server_cpu_us_per_msg\":%.4f,"
+      "\"server_stat_cpu_us_per_msg\":%.4f,\"server_cpu_percent\":%.1f,\"failures\":%zu,"
+      "\"first_error\":\"%s\"}\n",
+      r.connections_open, o.in_flight, o.pool.message_size, o.pool.binary ? "true" : "false",
+      o.rate, r.window_s, static_cast<unsigned long long>(r.messages), r.msgs_per_s, r.mb_per_s,
+      r.p50_us, r.p99_us, r.p999_us, r.gen_cpu_percent,
+      static_cast<unsigned long long>(r.skipped), r.server_cpu_us_per_msg,
+      r.server_stat_cpu_us_per_msg, r.server_cpu_percent, r.failures, r.first_error.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace duplex::bench
