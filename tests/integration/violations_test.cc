@@ -61,16 +61,8 @@ class server_fixture : public ::testing::Test {
   // server closed without one, -1 if it did not close at all).
   int close_code_after(std::string_view frames, std::string_view extra_headers = {}) {
     raw_peer p;
-    EXPECT_TRUE(p.connect("127.0.0.1", port()));
-    p.send(test::upgrade_request("/echo", extra_headers));
-    std::string head = p.read_at_least(1, 2000ms);
-    while (head.find("\r\n\r\n") == std::string::npos && !p.peer_closed()) {
-      std::string more = p.read_at_least(1, 2000ms);
-      if (more.empty()) break;
-      head += more;
-    }
-    EXPECT_EQ(test::http_status(head), 101) << head;
-    std::string rest = head.substr(head.find("\r\n\r\n") + 4);
+    std::string rest;
+    EXPECT_EQ(p.upgrade(port(), "/echo", rest, extra_headers), 101);
     p.send(frames);
     rest += p.read_until_close(3000ms);
     if (!p.peer_closed()) return -1;

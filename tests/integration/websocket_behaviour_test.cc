@@ -38,16 +38,9 @@ class running_server {
 };
 
 std::string upgrade_and_read_head(test::raw_peer& p, std::uint16_t port, std::string_view path) {
-  EXPECT_TRUE(p.connect("127.0.0.1", port));
-  p.send(test::upgrade_request(path));
-  std::string head = p.read_at_least(1, 2000ms);
-  while (head.find("\r\n\r\n") == std::string::npos && !p.peer_closed()) {
-    std::string more = p.read_at_least(1, 2000ms);
-    if (more.empty()) break;
-    head += more;
-  }
-  EXPECT_EQ(test::http_status(head), 101) << head;
-  return head.substr(head.find("\r\n\r\n") + 4);
+  std::string rest;
+  EXPECT_EQ(p.upgrade(port, path, rest), 101);
+  return rest;
 }
 
 // The peer never reads: the server's sends pile up until max_backpressure, then the policy.
@@ -181,6 +174,8 @@ TEST(Heartbeat, APeerThatAnswersPingsStaysConnected) {
                  }});
   c.run();
   EXPECT_GE(pongs, 10);
+  // The server's on_close runs once its lingering close sees our EOF, on its own thread.
+  for (int i = 0; i < 2000 && closes == 0; ++i) std::this_thread::sleep_for(1ms);
   EXPECT_EQ(closes.load(), 1);  // closed by us after 10 pings, never by the idle timeout
 }
 
@@ -274,6 +269,50 @@ TEST(Client, WssRefusesAnUntrustedCertificate) {
     EXPECT_EQ(errors, 1);
   }
   test::remove_cert(cert);
+}
+
+}  // namespace
+}  // namespace duplex
+
+namespace duplex {
+namespace {
+
+// Where threads meet (run under TSan by CI: suites named *Threads): two loop threads serve
+// clients driven from the test thread while stop() comes from a third thread; every client
+// sees an orderly 1001 close, and the stats read after run() are complete.
+TEST(ServerThreads, StopFromAnotherThreadClosesEveryClientWith1001) {
+  server srv({.host = "127.0.0.1", .port = 0, .threads = 2});
+  std::atomic<int> opened{0};
+  srv.websocket("/echo", {}, {.on_open = [&](websocket&) { ++opened; },
+                              .on_message = [](websocket& w, std::string_view m, message_type t) {
+                                w.send(m, t);
+                              }});
+  ASSERT_FALSE(srv.listen());
+  std::thread runner([&] { srv.run(); });
+  constexpr int kClients = 8;
+  std::vector<std::uint16_t> codes;
+  std::thread stopper;
+  client c;
+  int echoes = 0;
+  for (int i = 0; i < kClients; ++i) {
+    c.connect("ws://127.0.0.1:" + std::to_string(srv.port()) + "/echo", {},
+              {.on_open = [](websocket& w) { w.send("ping"); },
+               .on_message =
+                   [&](websocket& w, std::string_view, message_type) {
+                     // Once every client got one echo, stop the server from another thread.
+                     if (++echoes == kClients) stopper = std::thread([&] { srv.stop(); });
+                   },
+               .on_close = [&](websocket&, std::uint16_t code, std::string_view) { codes.push_back(code); }});
+  }
+  c.run();
+  if (stopper.joinable()) stopper.join();
+  runner.join();
+  EXPECT_EQ(echoes, kClients);
+  ASSERT_EQ(codes.size(), static_cast<std::size_t>(kClients));
+  for (auto code : codes) EXPECT_EQ(code, 1001);
+  EXPECT_EQ(opened.load(), kClients);
+  EXPECT_EQ(srv.stats().connections, static_cast<std::uint64_t>(kClients));
+  EXPECT_EQ(srv.stats().ws.messages_in, static_cast<std::uint64_t>(kClients));
 }
 
 }  // namespace

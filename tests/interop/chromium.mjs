@@ -4,16 +4,11 @@
 // negotiated extension is asserted too.
 //
 //   node chromium.mjs ECHO_SERVER
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
-  bound, check, fail, importPeer, peerMissing, requireExecutable, startListening,
+  bound, check, importPeer, launchChromium, requireExecutable, startListening,
 } from './support.mjs';
 
 const { chromium } = await importPeer('playwright-core');
-const browserPath = process.env.DUPLEX_CHROMIUM || '/usr/bin/chromium';
-if (!existsSync(browserPath)) peerMissing(`Chromium at ${browserPath}`);
 const done = bound(120000);
 const echoServer = requireExecutable(process.argv[2], 'echo_server');
 
@@ -77,21 +72,10 @@ async function pageTest({ url, count, big }) {
   }
 }
 
-const userDataDir = mkdtempSync(join(tmpdir(), 'duplex-chromium-'));
 const server = await startListening([echoServer, '--port', '0', '--host', '127.0.0.1']);
-let context;
+const browser = await launchChromium(chromium);
 try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: browserPath,
-    headless: true,
-    timeout: 30000,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  }).catch((e) => fail(`cannot start Chromium (${browserPath}): ${e.message}`));
-  // The first tab's initial about:blank. Not page.goto('about:blank'): Chromium's Local Network
-  // Access checks then treat the page as public and block ws://127.0.0.1
-  // (net::ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS).
-  const page = context.pages()[0] ?? await context.newPage();
+  const page = browser.page;
   const consoleLines = [];
   page.on('console', (m) => consoleLines.push(m.text()));
   const result = await page.evaluate(pageTest,
@@ -104,8 +88,7 @@ try {
   check(result.closeCode === 1000, `close code ${result.closeCode}, expected 1000`);
   console.log(`chromium: ${result.matched}/${result.total} echoes matched, extensions: ${result.extensions}`);
 } finally {
-  if (context) await context.close().catch(() => {});
-  rmSync(userDataDir, { recursive: true, force: true });
+  await browser.close();
 }
 const code = await server.stop('SIGTERM');
 check(code === 0, `echo_server exited with ${code} after SIGTERM`);

@@ -3,14 +3,9 @@
 // message typed into the form comes back. Also checks /health and a 404.
 //
 //   node demo_page.mjs DUPLEX
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { bound, check, fail, importPeer, peerMissing, requireExecutable, startListening } from './support.mjs';
+import { bound, check, importPeer, launchChromium, requireExecutable, startListening } from './support.mjs';
 
 const { chromium } = await importPeer('playwright-core');
-const browserPath = process.env.DUPLEX_CHROMIUM || '/usr/bin/chromium';
-if (!existsSync(browserPath)) peerMissing(`Chromium at ${browserPath}`);
 const done = bound(100000);
 const duplex = requireExecutable(process.argv[2], 'duplex');
 
@@ -21,17 +16,9 @@ check(health.status === 200 && (await health.text()).trim() === 'ok', `/health a
 const missing = await fetch(`${base}/no-such-page`);
 check(missing.status === 404, `/no-such-page answered ${missing.status}, expected 404`);
 
-const userDataDir = mkdtempSync(join(tmpdir(), 'duplex-demo-'));
-let context;
+const browser = await launchChromium(chromium);
 try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: browserPath,
-    headless: true,
-    timeout: 30000,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  }).catch((e) => fail(`cannot start Chromium (${browserPath}): ${e.message}`));
-  const page = context.pages()[0] ?? await context.newPage();
+  const page = browser.page;
   await page.goto(`${base}/`);
   await page.waitForSelector('.status.ok', { timeout: 10000 });
   const status = await page.textContent('#status');
@@ -44,8 +31,7 @@ try {
   }
   console.log('demo page: two messages typed and echoed');
 } finally {
-  if (context) await context.close().catch(() => {});
-  rmSync(userDataDir, { recursive: true, force: true });
+  await browser.close();
 }
 const code = await server.stop('SIGTERM');
 check(code === 0, `duplex exited with ${code} after SIGTERM`);

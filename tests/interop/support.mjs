@@ -4,7 +4,9 @@
 // dynamically so that a missing one is reported as a skip instead of a module-load crash.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { readFileSync, existsSync, accessSync, constants } from 'node:fs';
+import { readFileSync, existsSync, accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const SKIP = 77;  // ctest SKIP_RETURN_CODE
 
@@ -153,4 +155,32 @@ export function binaryMessage(size, seed) {
   const b = Buffer.alloc(size);
   for (let i = 0; i < size; ++i) b[i] = (seed * 31 + (i % 251) * 7) & 0xff;
   return b;
+}
+
+// Headless Chromium (Debian's; DUPLEX_CHROMIUM overrides the path) in a fresh profile, with the
+// flags this machine needs (no background networking: its connections are refused here).
+// Resolves with {page, close}; close() ends the browser and removes the profile.
+export async function launchChromium(chromium) {
+  const browserPath = process.env.DUPLEX_CHROMIUM || '/usr/bin/chromium';
+  if (!existsSync(browserPath)) peerMissing(`Chromium at ${browserPath}`);
+  const userDataDir = mkdtempSync(join(tmpdir(), 'duplex-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: browserPath,
+    headless: true,
+    timeout: 30000,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  }).catch((e) => {
+    rmSync(userDataDir, { recursive: true, force: true });
+    fail(`cannot start Chromium (${browserPath}): ${e.message}`);
+  });
+  // The first tab's initial about:blank. Not page.goto('about:blank'): Chromium's Local Network
+  // Access checks then treat the page as public and block ws://127.0.0.1
+  // (net::ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS).
+  const page = context.pages()[0] ?? await context.newPage();
+  const close = async () => {
+    await context.close().catch(() => {});
+    rmSync(userDataDir, { recursive: true, force: true });
+  };
+  return { page, close };
 }

@@ -84,6 +84,22 @@ std::string raw_peer::read_until_close(std::chrono::milliseconds timeout) {
   return read_at_least(static_cast<std::size_t>(-1), timeout);
 }
 
+int raw_peer::upgrade(std::uint16_t port, std::string_view path, std::string& rest,
+                      std::string_view extra_headers) {
+  rest.clear();
+  if (!connect("127.0.0.1", port) || !send(upgrade_request(path, extra_headers))) return 0;
+  std::string head;
+  std::size_t end;
+  while ((end = head.find("\r\n\r\n")) == std::string::npos && !closed_) {
+    std::string more = read_at_least(1, std::chrono::milliseconds(2000));
+    if (more.empty()) return http_status(head);
+    head += more;
+  }
+  if (end == std::string::npos) return http_status(head);
+  rest = head.substr(end + 4);
+  return http_status(head);
+}
+
 std::string ws_frame(std::uint8_t first_byte, std::string_view payload, bool mask,
                      std::optional<std::uint64_t> declared_length) {
   std::string f;

@@ -28,6 +28,11 @@ class raw_peer {
   bool peer_closed() const { return closed_; }
   void close();
 
+  // Connects, sends a valid upgrade request for `path` (plus extra header lines), reads the
+  // response head and returns its status; bytes after the head (early frames) go to `rest`.
+  int upgrade(std::uint16_t port, std::string_view path, std::string& rest,
+              std::string_view extra_headers = {});
+
  private:
   int fd_ = -1;
   bool closed_ = false;
