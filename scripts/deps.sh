@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what duplex needs on Debian 12, and nothing that is already there.
 #
-#   scripts/deps.sh [build] [test] [fuzz] [all]     (no argument = all)
+#   scripts/deps.sh [build] [test] [fuzz] [bench] [all]     (no argument = all; all excludes bench)
 #
 # The one list of packages lives here. Each run asks dpkg what is missing and installs only
 # that (apt-get update runs once, and only when something is missing), so it is cheap to call
@@ -24,19 +24,22 @@ build_pkgs=(
 test_pkgs=(python3 python3-websockets python3-socketio chromium redis-server)
 # libFuzzer: clang 14 cannot compile libstdc++ 12's C++20 headers, so clang-16.
 fuzz_pkgs=(clang-16 libclang-rt-16-dev)
+# Bench-only peers (bench/run.py; never in CI): Boost.Beast's echo server, taskset.
+bench_pkgs=(libboost-dev libboost-system-dev util-linux)
 
 usage() {
-  echo "usage: $0 [build] [test] [fuzz] [all]" >&2
+  echo "usage: $0 [build] [test] [fuzz] [bench] [all]" >&2
   exit 2
 }
 
-want_build=0 want_test=0 want_fuzz=0
+want_build=0 want_test=0 want_fuzz=0 want_bench=0
 [ $# -eq 0 ] && set -- all
 for group in "$@"; do
   case "$group" in
     build) want_build=1 ;;
     test) want_test=1 ;;
     fuzz) want_fuzz=1 ;;
+    bench) want_bench=1 want_build=1 ;;
     all) want_build=1 want_test=1 want_fuzz=1 ;;
     -h | --help) usage ;;
     *) echo "deps.sh: unknown group '$group'" >&2; usage ;;
@@ -47,6 +50,7 @@ wanted=()
 [ $want_build = 1 ] && wanted+=("${build_pkgs[@]}")
 [ $want_test = 1 ] && wanted+=("${test_pkgs[@]}")
 [ $want_fuzz = 1 ] && wanted+=("${fuzz_pkgs[@]}")
+[ $want_bench = 1 ] && wanted+=("${bench_pkgs[@]}")
 
 missing=()
 for pkg in "${wanted[@]}"; do

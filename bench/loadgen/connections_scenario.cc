@@ -1,5 +1,6 @@
 #include "connections_scenario.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "proc_sampler.h"
@@ -24,10 +25,23 @@ connections_report run_connections(const connections_options& o) {
   idle_handler h;
   client_pool pool(o.pool, h);
 
+  std::size_t warm = std::min(o.warm, o.connections / 2);
+  if (warm) {
+    auto w = pool.open(warm, o.concurrency, 30'000'000'000ull);
+    if (w.failed) {
+      r.failed = w.failed;
+      r.first_error = "warm-up: " + w.first_error;
+      return r;
+    }
+    std::uint64_t end = now_ns() + 100'000'000;  // let the server finish with them
+    for (std::uint64_t now = now_ns(); now < end; now = now_ns()) pool.poll(end - now);
+  }
+  r.measured = o.connections - warm;
+
   std::optional<process_sample> srv0;
   if (o.server_pid) srv0 = sample_process(o.server_pid);
   std::uint64_t self0 = self_cpu_ns();
-  auto rep = pool.open(o.connections, o.concurrency, 60'000'000'000ull);
+  auto rep = pool.open(r.measured, o.concurrency, 60'000'000'000ull);
   std::uint64_t self1 = self_cpu_ns();
   std::optional<process_sample> srv_cpu;
   if (o.server_pid) srv_cpu = sample_process(o.server_pid);
@@ -67,9 +81,10 @@ connections_report run_connections(const connections_options& o) {
 
 void print_connections_report(const connections_options& o, const connections_report& r) {
   std::fprintf(stderr,
-               "connections: %zu open, %zu failed, %.3f s, %.0f handshakes/s, generator CPU "
-               "%.0f%%",
-               r.opened, r.failed, r.elapsed_s, r.handshakes_per_s, r.gen_cpu_percent);
+               "connections: %zu + %zu measured open, %zu failed, %.3f s, %.0f handshakes/s, "
+               "generator CPU %.0f%%",
+               o.connections - r.measured, r.opened, r.failed, r.elapsed_s, r.handshakes_per_s,
+               r.gen_cpu_percent);
   if (r.server_rss_bytes_per_conn >= 0)
     std::fprintf(stderr, ", server %.2f us CPU/handshake, RSS %.1f MB -> %.1f MB = %.0f B/conn",
                  r.server_cpu_us_per_handshake, static_cast<double>(r.server_rss_before) / 1e6,
@@ -78,12 +93,13 @@ void print_connections_report(const connections_options& o, const connections_re
   if (!r.first_error.empty()) std::fprintf(stderr, " (first error: %s)", r.first_error.c_str());
   std::fprintf(stderr, "\n");
   std::printf(
-      "{\"scenario\":\"connections\",\"connections\":%zu,\"opened\":%zu,\"failed\":%zu,"
+      "{\"scenario\":\"connections\",\"connections\":%zu,\"measured\":%zu,\"opened\":%zu,"
+      "\"failed\":%zu,"
       "\"elapsed_s\":%.4f,\"handshakes_per_s\":%.1f,\"gen_cpu_percent\":%.1f,"
       "\"server_cpu_us_per_handshake\":%.3f,\"server_rss_bytes_per_conn\":%.1f,"
       "\"server_rss_before\":%llu,\"server_rss_after\":%llu,\"dropped_while_idle\":%zu,"
       "\"first_error\":\"%s\"}\n",
-      o.connections, r.opened, r.failed, r.elapsed_s, r.handshakes_per_s, r.gen_cpu_percent,
+      o.connections, r.measured, r.opened, r.failed, r.elapsed_s, r.handshakes_per_s, r.gen_cpu_percent,
       r.server_cpu_us_per_handshake, r.server_rss_bytes_per_conn,
       static_cast<unsigned long long>(r.server_rss_before),
       static_cast<unsigned long long>(r.server_rss_after), r.dropped_while_idle,

@@ -1,5 +1,6 @@
 #include "echo_scenario.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <vector>
 
@@ -55,26 +56,29 @@ class echo_driver final : public connection_handler {
     dirty_.clear();
   }
 
-  // Fixed rate: sends what is due by `now`, one message per connection in turn.
+  // Fixed rate: sends what is due by `now`, `burst` messages to one connection at a time,
+  // connections in turn; a connection is skipped while its window has no room for a burst.
   void pace(client_pool& pool, std::uint64_t now) {
     auto due = static_cast<std::uint64_t>(static_cast<double>(now - start_) * o_.rate / 1e9);
     auto& conns = pool.connections();
     std::size_t n = conns.size(), misses = 0;
-    while (offered_ < due) {
+    while (offered_ + burst_ <= due) {
       auto& c = *conns[cursor_];
       cursor_ = (cursor_ + 1) % n;
-      if (c.current() == client_connection::state::open && c.in_flight() < o_.in_flight) {
-        queue(c);
-        ++offered_;
+      if (c.current() == client_connection::state::open &&
+          c.in_flight() + burst_ <= o_.in_flight) {
+        for (std::uint32_t i = 0; i < burst_; ++i) queue(c);
+        offered_ += burst_;
         misses = 0;
-      } else if (++misses == n) {  // every connection has its window full: the server lags
+      } else if (++misses == n) {  // every window is full: the server is behind
         if (measuring_) skipped_ += due - offered_;
         offered_ = due;
       }
     }
   }
   std::uint64_t next_due_ns() const {
-    return start_ + static_cast<std::uint64_t>(static_cast<double>(offered_ + 1) * 1e9 / o_.rate);
+    return start_ +
+           static_cast<std::uint64_t>(static_cast<double>(offered_ + burst_) * 1e9 / o_.rate);
   }
 
   std::size_t slot(std::uint32_t conn, std::uint64_t seq) const {
@@ -90,6 +94,7 @@ class echo_driver final : public connection_handler {
   bool measuring_ = false, sending_ = false;
   std::uint64_t window_messages_ = 0, offered_ = 0, skipped_ = 0, start_ = 0;
   std::size_t cursor_ = 0;
+  std::uint32_t burst_ = std::clamp<std::uint32_t>(o_.burst, 1, o_.in_flight);
   std::string first_error_;
 };
 

@@ -1,7 +1,7 @@
 // echo_scenario: C connections each keep up to P messages of S bytes in flight to an echo
 // server, for a warm-up and then a measured window of T seconds, either as fast as echoes come
 // back (max rate: each echo triggers the next message) or at a fixed offered rate R paced
-// round-robin across connections. Latency is from the flush that sent a message to the read
+// round-robin across connections in bursts of B messages (one write each). Latency is from the flush that sent a message to the read
 // that completed its echo, per message.
 #pragma once
 
@@ -22,6 +22,7 @@ struct echo_options {
   double seconds = 5.0;
   double warmup_seconds = 1.0;
   double rate = 0;               // messages/s offered; 0 = max rate
+  std::uint32_t burst = 1;          // fixed rate: messages written together to one connection
   std::uint64_t tick_ns = 100'000;  // pacing granularity at a fixed rate
   pid_t server_pid = 0;          // when set, the server's CPU and RSS are sampled at the window
 };

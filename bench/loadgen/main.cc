@@ -1,9 +1,9 @@
 // loadgen: the WebSocket load generator of the benchmark (see bench/README.md).
 //
 //   loadgen echo        --port N [--connections 100] [--in-flight 10] [--size 32] [--binary]
-//                       [--seconds 5] [--warmup 1] [--rate 0] [--server-pid PID]
+//                       [--seconds 5] [--warmup 1] [--rate 0 [--burst 1]] [--server-pid PID]
 //   loadgen connections --port N [--connections 10000] [--concurrency 256] [--settle 0.5]
-//                       [--hold 0] [--sources 0] [--server-pid PID]
+//                       [--warm 100] [--hold 0] [--sources 0] [--server-pid PID]
 //
 // Single-threaded (epoll); run it on its own core (taskset -c 1). Prints one JSON line on
 // stdout and a human summary on stderr; exits 1 when any connection failed.
@@ -62,6 +62,8 @@ int main(int argc, char** argv) {
   echo->add_option("--seconds,-t", eo.seconds, "measured window");
   echo->add_option("--warmup", eo.warmup_seconds, "seconds before the window");
   echo->add_option("--rate,-r", eo.rate, "offered messages/s, paced across connections (0 = max)");
+  echo->add_option("--burst", eo.burst,
+                   "fixed rate: messages sent together to one connection (<= in-flight)");
   echo->add_option("--tick-us", eo.tick_ns, "pacing granularity (us)")->transform([](std::string s) {
     return std::to_string(std::stoull(s) * 1000);
   });
@@ -79,6 +81,7 @@ int main(int argc, char** argv) {
   conns->add_option("--path", cp.path, "request target");
   conns->add_option("--connections,-c", co.connections, "connections to open");
   conns->add_option("--concurrency", co.concurrency, "handshakes in flight");
+  conns->add_option("--warm", co.warm, "connections opened before the baseline sample");
   conns->add_option("--settle", co.settle_seconds, "idle seconds before sampling RSS");
   conns->add_option("--hold", co.hold_seconds, "seconds to keep them open afterwards");
   conns->add_option("--sources", csources, "source addresses 127.0.0.1..N (0: one per 20,000)")

@@ -3,6 +3,8 @@
 // documentation teaches: async_read into a flat_buffer, async_write of the same bytes.
 //
 //   beast_echo_server [--port N] [--host 127.0.0.1]   prints "listening on <port>"
+#include <utility>  // Boost 1.74's asio/awaitable.hpp uses std::exchange without including it
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
