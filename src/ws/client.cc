@@ -15,8 +15,7 @@ namespace duplex {
 
 struct client::impl {
   net::loop loop;
-  ws::connection_counters counters;
-  ws::connection_list connections;
+  ws::connection_home home;  // counters and live connections
   // Configs must outlive their connections; kept for the client's life (connect() is not a
   // per-message operation).
   std::list<ws::endpoint_config> configs;
@@ -85,7 +84,7 @@ void client::impl::start(std::string url, client_options options, websocket_hand
   } placeholder;
   net::stream* s = net::connect(loop, u->host, u->port, tls_ctx, u->host, &placeholder, ec);
   if (!s) return fail(ec, "cannot connect to " + u->host);
-  conn = new ws::connection(*s, cfg, counters, &connections);  // owns itself
+  conn = new ws::connection(*s, cfg, home);  // owns itself
   conn->start(options.connect_timeout);
 }
 
@@ -108,6 +107,6 @@ void client::run() {
 
 void client::stop() { impl_->loop.stop(); }
 
-websocket_stats client::stats() const { return impl_->counters.ws; }
+websocket_stats client::stats() const { return impl_->home.counters.ws; }
 
 }  // namespace duplex

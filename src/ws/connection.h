@@ -54,8 +54,18 @@ class connection_list {
   std::size_t size_ = 0;
 };
 
+// What the connections of one loop (server) or one duplex::client share: counters and the
+// list of live connections. One pointer per connection reaches both.
+struct connection_home {
+  connection_counters counters;
+  connection_list list;
+};
+
 // Settings shared by the connections of one endpoint (server) or one connect() (client).
 struct endpoint_config {
+  // The endpoint's path (server): a connection whose request target equals it stores no
+  // copy of its own; websocket::path() returns this one.
+  std::string path;
   websocket_options options;
   websocket_handlers handlers;
   handshake_options handshake;       // server side
@@ -68,13 +78,13 @@ class connection final : public duplex::websocket,
                          private protocol_handler,
                          private output_sink {
  public:
-  // Server side: the 101 was written to `s`; the connection is open.
-  connection(net::stream& s, const endpoint_config& cfg, connection_counters& counters,
-             connection_list* list, const accept_result& accepted, std::string_view path);
+  // Server side: the 101 was written to `s`; the connection is open. Allocated here (it owns
+  // itself): a path other than cfg.path is stored right after the object, in the same block.
+  static connection* accept(net::stream& s, const endpoint_config& cfg, connection_home& home,
+                            const accept_result& accepted, std::string_view path);
   // Client side: `s` is connecting; the handshake starts at on_connect. `cfg` must outlive the
   // connection (duplex::client keeps it).
-  connection(net::stream& s, const endpoint_config& cfg, connection_counters& counters,
-             connection_list* list);
+  connection(net::stream& s, const endpoint_config& cfg, connection_home& home);
   ~connection() override;
 
   // Server side: calls on_open and arms the heartbeat. Client side: arms the connect timeout.
@@ -86,10 +96,10 @@ class connection final : public duplex::websocket,
   void close(std::uint16_t code, std::string_view reason) override;
   void terminate() override;
   std::size_t buffered_amount() const override { return stream_->buffered_amount(); }
-  std::string_view subprotocol() const override { return subprotocol_; }
-  std::string_view extensions() const override { return extensions_; }
+  std::string_view subprotocol() const override;
+  std::string_view extensions() const override;
   std::string remote_address() const override { return stream_->remote_address(); }
-  std::string_view path() const override { return path_; }
+  std::string_view path() const override;
   void post(std::function<void()> fn) override { stream_->owner().post(std::move(fn)); }
 
   // net::stream_handler
@@ -104,7 +114,26 @@ class connection final : public duplex::websocket,
 
  private:
   friend class connection_list;
+  struct trailing_bytes {
+    std::size_t n;
+  };
+  connection(net::stream& s, const endpoint_config& cfg, connection_home& home,
+             const accept_result& accepted, std::string_view path);
+
+ public:
+  // One block for the object and its stored path (see accept()); `delete this` frees both.
+  static void* operator new(std::size_t size) { return ::operator new(size); }
+  static void* operator new(std::size_t size, trailing_bytes extra) {
+    return ::operator new(size + extra.n);
+  }
+  static void operator delete(void* p) noexcept { ::operator delete(p); }
+  static void operator delete(void* p, trailing_bytes) noexcept { ::operator delete(p); }
+
+ private:
   enum class phase : std::uint8_t { handshake, open, done };
+  enum class timer_fn : std::uint8_t { heartbeat, terminate };
+  struct client_handshake;
+  struct extras;
 
   // protocol_handler
   void on_message(opcode op, std::span<const std::byte> payload) override;
@@ -123,28 +152,30 @@ class connection final : public duplex::websocket,
   void arm_heartbeat();
   void heartbeat();
   void arm_close_timer();
-  void set_timer(std::chrono::milliseconds after, void (connection::*fn)());
+  void set_timer(std::chrono::milliseconds after, timer_fn fn);
+  extras& get_extras();
+  void drop_extras_if_empty() noexcept;
+  void set_close(std::uint16_t code, std::string_view reason);
 
+  // Memory: this object is most of an idle connection's cost (with net::stream and malloc's
+  // overhead), so it holds only what every open connection needs; the rest is in `extras_`,
+  // allocated only when there is something to keep (a path other than the endpoint's, a
+  // subprotocol, extensions, a close reason, a client's handshake in progress), and a path
+  // other than the endpoint's is stored after the object in the same block (accept()).
+  // connection_test.cc pins the size.
   net::stream* stream_;
   const endpoint_config& cfg_;
-  connection_counters& counters_;
-  connection_list* list_;
+  connection_home& home_;
   connection* prev_ = nullptr;  // connection_list links
   connection* next_ = nullptr;
-  std::optional<protocol> protocol_;
-  std::unique_ptr<http::response_parser> response_;  // client, during the handshake
-  std::string handshake_key_;                       // client, during the handshake
-  std::string spill_;                               // client, handshake bytes so far
-  std::string subprotocol_;
-  std::string extensions_;
-  std::string path_;
   timer_id timer_ = 0;
-  std::uint64_t last_rx_ms_ = 0;
-  std::uint16_t close_code_ = 1006;  // reported to on_close: the peer's code, or ours on failure
-  std::string close_reason_;
+  protocol protocol_;
+  std::unique_ptr<extras> extras_;
+  std::uint32_t last_rx_ms_ = 0;  // loop ms modulo 2^32: only differences are used
+  std::uint16_t path_len_ = 0;    // bytes of the path stored after the object
   phase phase_ = phase::open;
   bool closing_tcp_ = false;
-  bool compress_ = false;
+  timer_fn timer_fn_ = timer_fn::heartbeat;
 };
 
 template <class Fn>

@@ -134,8 +134,15 @@ class protocol {
   // still delivered until the peer's close arrives. Returns false unless open.
   bool close(std::uint16_t code = close_code::normal, std::string_view reason = {});
 
+  // Turns permessage-deflate on after construction (a client learns the parameters from the
+  // server's 101). Only before the first feed() or send.
+  // `stats` as protocol_options::stats.
+  void enable_deflate(const deflate_params& params, int level = 1, int mem_level = 8,
+                      websocket_stats* stats = nullptr);
+
   protocol_state state() const noexcept { return state_; }
-  const protocol_options& options() const noexcept { return options_; }
+  ws::role role() const noexcept { return role_; }
+  bool deflate_enabled() const noexcept { return dfl_ != nullptr; }
   // Bytes held for unfinished frames and messages (0 while idle).
   std::size_t buffered_bytes() const noexcept;
 
@@ -149,46 +156,69 @@ class protocol {
                                               deflater& d);
 
  private:
-  bool on_header();
-  void on_payload(std::span<std::byte> chunk, bool frame_done);
-  void on_data_chunk(std::span<std::byte> chunk, bool frame_done);
-  void on_control(std::span<const std::byte> payload);
-  void on_close_frame(std::span<const std::byte> payload);
-  void deliver(std::span<const std::byte> payload);
-  void end_message() noexcept;
-  void fail(error e);
+  // Receive state of an unfinished frame or message. It lives on feed()'s stack while bytes
+  // are processed and moves to the heap only when a frame or message is left unfinished at
+  // the end of a feed, so an idle connection holds none of it (see the memory note above).
+  struct rx_state {
+    std::array<std::byte, max_frame_header_size> header_buf{};
+    std::uint8_t header_len = 0;  // bytes of a split header kept in header_buf
+    bool in_frame = false;
+    // The current message (data frames).
+    bool msg_open = false;
+    opcode msg_op = opcode::text;
+    bool msg_compressed = false;
+    utf8_validator utf8;
+    frame_header frame{};
+    std::uint64_t frame_offset = 0;  // payload bytes of the frame already seen
+    std::size_t msg_fragments = 0;
+    std::uint64_t msg_wire_size = 0;  // payload bytes received on the wire for this message
+    std::vector<std::byte> message;   // spilled or inflated message
+    std::vector<std::byte> control;   // a control frame split across feeds
+
+    bool idle() const noexcept {
+      return header_len == 0 && !in_frame && !msg_open && message.empty() && control.empty();
+    }
+  };
+  // Exists only when permessage-deflate was negotiated.
+  struct deflate_state {
+    deflate_params params;
+    int level = 1;
+    int mem_level = 8;
+    std::vector<std::byte> scratch;  // compression output; released when large
+    std::unique_ptr<inflater> inf;   // allocated on first use
+    std::unique_ptr<deflater> def;
+    // Compressed frames are counted here (only they need it, so it is kept here).
+    websocket_stats* stats = nullptr;
+    deflate_state();
+    ~deflate_state();
+  };
+
+  std::size_t feed_frames(rx_state& rx, std::span<std::byte> data);
+  bool on_header(rx_state& rx);
+  void on_payload(rx_state& rx, std::span<std::byte> chunk, bool frame_done);
+  void on_data_chunk(rx_state& rx, std::span<std::byte> chunk, bool frame_done);
+  void on_control(rx_state& rx, std::span<const std::byte> payload);
+  void on_close_frame(rx_state& rx, std::span<const std::byte> payload);
+  void deliver(rx_state& rx, std::span<const std::byte> payload);
+  static void end_message(rx_state& rx) noexcept;
+  void fail(rx_state& rx, error e);
   void write_frame(opcode op, bool fin, bool rsv1, std::span<const std::byte> payload);
   void write_close(std::uint16_t code, std::string_view reason);
   inflater& get_inflater();
   deflater& get_deflater();
 
-  protocol_options options_;
+  // Kept compact: this object is part of every connection's idle footprint (ws/connection.h
+  // pins the budget). The options are stored field by field, not as a protocol_options.
   protocol_handler& handler_;
   output_sink& sink_;
+  std::size_t max_message_size_;
+  std::uint32_t max_fragments_;
+  ws::role role_;
+  bool validate_utf8_;
   protocol_state state_ = protocol_state::open;
-
-  // Receive side: the current frame.
-  std::array<std::byte, max_frame_header_size> header_buf_{};
-  std::uint8_t header_len_ = 0;  // bytes of a split header kept in header_buf_
-  bool in_frame_ = false;
-  frame_header frame_{};
-  std::uint64_t frame_offset_ = 0;  // payload bytes of the frame already seen
-  // The current message (data frames).
-  bool msg_open_ = false;
-  opcode msg_op_ = opcode::text;
-  bool msg_compressed_ = false;
-  std::size_t msg_fragments_ = 0;
-  std::uint64_t msg_wire_size_ = 0;  // payload bytes received on the wire for this message
-  utf8_validator utf8_;
-  std::vector<std::byte> message_;  // spilled or inflated message; empty while idle
-  std::vector<std::byte> control_;  // a control frame split across feeds; empty while idle
-
-  // Send side.
-  bool send_fragmented_ = false;    // a fragmented message is being sent
-  std::vector<std::byte> scratch_;  // compression output; released when large
-
-  std::unique_ptr<inflater> inflater_;
-  std::unique_ptr<deflater> deflater_;
+  bool send_fragmented_ = false;  // a fragmented message is being sent
+  std::unique_ptr<rx_state> rx_;       // null while no frame or message is unfinished
+  std::unique_ptr<deflate_state> dfl_;  // null unless permessage-deflate was negotiated
 };
 
 }  // namespace duplex::ws

@@ -51,25 +51,25 @@ shared_payload build_frame(opcode op, bool rsv1, std::span<const std::byte> payl
 }  // namespace
 
 deflater& protocol::get_deflater() {
-  if (!deflater_) {
-    const deflate_params& p = *options_.deflate;
-    const bool server = options_.role == role::server;
-    deflater_ = std::make_unique<deflater>(
+  if (!dfl_->def) {
+    const deflate_params& p = dfl_->params;
+    const bool server = role_ == role::server;
+    dfl_->def = std::make_unique<deflater>(
         server ? p.server_max_window_bits : p.client_max_window_bits,
-        server ? p.server_no_context_takeover : p.client_no_context_takeover,
-        options_.compression_level, options_.compression_mem_level);
+        server ? p.server_no_context_takeover : p.client_no_context_takeover, dfl_->level,
+        dfl_->mem_level);
   }
-  return *deflater_;
+  return *dfl_->def;
 }
 
 void protocol::write_frame(opcode op, bool fin, bool rsv1, std::span<const std::byte> payload) {
   frame_header h;
   h.fin = fin;
   h.rsv1 = rsv1;
-  if (rsv1 && options_.stats) ++options_.stats->compressed_frames_out;
+  if (rsv1 && dfl_->stats) ++dfl_->stats->compressed_frames_out;
   h.op = op;
   h.payload_length = payload.size();
-  h.masked = options_.role == role::client;
+  h.masked = role_ == role::client;
   if (h.masked) h.mask_key = next_mask_key();
 
   std::array<std::byte, max_frame_header_size + coalesce_limit> small;
@@ -114,19 +114,20 @@ bool protocol::send(opcode op, std::span<const std::byte> payload, bool compress
       send_fragmented_) {
     return false;
   }
-  if (!compress || !options_.deflate) {
+  if (!compress || !dfl_) {
     write_frame(op, true, false, payload);
     return true;
   }
-  scratch_.clear();
-  if (!get_deflater().compress(payload, scratch_)) {
+  std::vector<std::byte>& scratch = dfl_->scratch;
+  scratch.clear();
+  if (!get_deflater().compress(payload, scratch)) {
     // Out of memory in zlib: send uncompressed rather than lose the message.
     write_frame(op, true, false, payload);
   } else {
-    write_frame(op, true, true, scratch_);  // RFC 7692 §6: RSV1 on the first frame
+    write_frame(op, true, true, scratch);  // RFC 7692 §6: RSV1 on the first frame
   }
-  scratch_.clear();
-  if (scratch_.capacity() > scratch_keep) std::vector<std::byte>().swap(scratch_);
+  scratch.clear();
+  if (scratch.capacity() > scratch_keep) std::vector<std::byte>().swap(scratch);
   return true;
 }
 

@@ -25,9 +25,8 @@ namespace {
 // ws::connection.
 class websocket_route final : public http::route_target {
  public:
-  websocket_route(const ws::endpoint_config& cfg, ws::connection_counters& counters,
-                  ws::connection_list& list)
-      : cfg_(cfg), counters_(counters), list_(list) {}
+  websocket_route(const ws::endpoint_config& cfg, ws::connection_home& home)
+      : cfg_(cfg), home_(home) {}
 
   result handle(const http::request_head& req, std::string_view, net::stream& s,
                 std::string& out) override {
@@ -38,15 +37,14 @@ class websocket_route final : public http::route_target {
       return {result::kind::reply_and_close};
     }
     s.write(ws::format_accept_response(r.accepted));
-    auto* c = new ws::connection(s, cfg_, counters_, &list_, r.accepted, req.target);
+    auto* c = ws::connection::accept(s, cfg_, home_, r.accepted, req.target);
     c->start();
     return {result::kind::upgraded, c};
   }
 
  private:
   const ws::endpoint_config& cfg_;
-  ws::connection_counters& counters_;
-  ws::connection_list& list_;
+  ws::connection_home& home_;
 };
 
 class static_route final : public http::route_target {
@@ -105,8 +103,7 @@ struct server::impl {
     http::site site;
     std::unique_ptr<http::server_context> http;
     std::vector<std::unique_ptr<http::route_target>> targets;
-    ws::connection_counters counters;
-    ws::connection_list connections;
+    ws::connection_home ws;  // counters and live connections
     net::listener_ptr listener;
   };
 
@@ -145,7 +142,7 @@ void server::impl::build_site(loop_state& st) {
     return static_cast<http::router::handler_id>(st.site.targets.size() - 1);
   };
   for (auto& ep : ws_endpoints) {
-    auto id = add_target(std::make_unique<websocket_route>(ep->cfg, st.counters, st.connections));
+    auto id = add_target(std::make_unique<websocket_route>(ep->cfg, st.ws));
     if (ep.get() == any_path) st.site.routes.add_prefix(http::method::get, "/", id);
     else st.site.routes.add(http::method::get, ep->path, id);
   }
@@ -182,7 +179,7 @@ void server::impl::graceful_stop() {
     l->post([st, l, &done_mu, &done_cv, &pending] {
       if (st->listener) st->listener->close();
       st->http->close_all();
-      st->connections.for_each(
+      st->ws.list.for_each(
           [](ws::connection& c) { c.go_away(1001, "server shutting down"); });
       // Report when this loop has no stream left (checked each millisecond, bounded by the
       // caller's wait).
@@ -218,6 +215,7 @@ server::~server() {
 server& server::websocket(std::string path, websocket_options options, websocket_handlers handlers) {
   auto ep = std::make_unique<impl::ws_endpoint>();
   ep->path = std::move(path);
+  ep->cfg.path = ep->path;
   ep->cfg.options = std::move(options);
   ep->cfg.handlers = std::move(handlers);
   ep->cfg.handshake.subprotocols = ep->cfg.options.subprotocols;
@@ -291,13 +289,13 @@ void server::stop() {
 server_stats server::stats() const {
   server_stats s;
   for (auto& st : impl_->loops) {
-    s.connections += st->counters.opened;
-    s.ws.messages_in += st->counters.ws.messages_in;
-    s.ws.messages_out += st->counters.ws.messages_out;
-    s.ws.compressed_frames_in += st->counters.ws.compressed_frames_in;
-    s.ws.compressed_frames_out += st->counters.ws.compressed_frames_out;
-    s.ws.backpressure_drops += st->counters.ws.backpressure_drops;
-    s.ws.backpressure_closes += st->counters.ws.backpressure_closes;
+    s.connections += st->ws.counters.opened;
+    s.ws.messages_in += st->ws.counters.ws.messages_in;
+    s.ws.messages_out += st->ws.counters.ws.messages_out;
+    s.ws.compressed_frames_in += st->ws.counters.ws.compressed_frames_in;
+    s.ws.compressed_frames_out += st->ws.counters.ws.compressed_frames_out;
+    s.ws.backpressure_drops += st->ws.counters.ws.backpressure_drops;
+    s.ws.backpressure_closes += st->ws.counters.ws.backpressure_closes;
   }
   return s;
 }
