@@ -57,6 +57,13 @@ struct loop_options {
   // A stream whose queued output reaches this many bytes is flushed at once rather than at
   // the end of the turn, bounding memory for a handler that writes a lot in one callback.
   std::size_t flush_threshold = 64 * 1024;
+  // A stream whose on_data left at least this many bytes queued is flushed right after the
+  // call instead of at the end of the turn: still one send for that read, but made while the
+  // reply is hot in cache and before the next stream reuses the pooled chunks (deferring would
+  // hold every stream's large reply at once: 100 streams x 40 KiB of echo overflow L2). Below
+  // it, output waits for the end of the turn, where the rest of the turn's writes (fan-out to
+  // this stream) join it in the same send. 0 disables.
+  std::size_t flush_after_read = 16 * 1024;
   // How long stream::close() keeps reading (and discarding) after SHUT_WR, waiting for the
   // peer's EOF, before closing the fd anyway. 0 closes right after the shutdown. Capped at
   // max_close_linger.
@@ -80,7 +87,7 @@ struct loop_stats {
   std::uint64_t bytes_in = 0;   // bytes read from sockets (ciphertext for TLS)
   std::uint64_t bytes_out = 0;  // bytes written to sockets
   std::uint64_t read_calls = 0;
-  std::uint64_t writev_calls = 0;
+  std::uint64_t writev_calls = 0;  // gathered writes (send/sendmsg), one per flush attempt
   std::uint64_t turns = 0;
 };
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -42,11 +43,30 @@ class output_queue {
   static constexpr std::size_t copy_below = 512;
 
   void append_copy(std::span<const std::byte> data, chunk_pool& pool);
+  // append_copy's hot path, inline: copies data into the tail chunk when it fits there whole
+  // (every small write after a turn's first). Returns false, having done nothing, otherwise.
+  bool try_append_copy(std::span<const std::byte> data) noexcept {
+    if (entries_.size() == head_) return false;
+    entry& t = entries_.back();
+    if (!t.owned || t.buf.size() - t.end < data.size()) return false;
+    std::memcpy(t.buf.mutable_bytes().data() + t.end, data.data(), data.size());
+    t.end += data.size();
+    bytes_ += data.size();
+    return true;
+  }
   void append(shared_payload payload, chunk_pool& pool);
 
   // Writable space at the tail of at least min_size bytes, for producers that fill memory
   // directly (TLS output); commit() then appends the bytes actually written.
   std::span<std::byte> prepare(std::size_t min_size, chunk_pool& pool);
+  // prepare()'s hot path, inline: the tail chunk's free space when it holds min_size bytes,
+  // else an empty span (then call prepare()).
+  std::span<std::byte> try_prepare(std::size_t min_size) noexcept {
+    if (entries_.size() == head_) return {};
+    entry& t = entries_.back();
+    if (!t.owned || t.buf.size() - t.end < min_size) return {};
+    return t.buf.mutable_bytes().subspan(t.end);
+  }
   void commit(std::size_t n) noexcept;
 
   // Fills up to max iovecs from the front; returns how many were filled.

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <utility>
 
+#include "base/assert.h"
 #include "net/error.h"
 #include "net/socket_ops.h"
 #include "net/tls.h"
@@ -54,9 +55,25 @@ void stream::want_flush() {
   loop_->schedule_flush(this);
 }
 
-void stream::write(std::span<const std::byte> data) {
+void stream::write_copy(std::span<const std::byte> data) {
   if ((flags_ & (f_closing | f_closed)) || data.empty()) return;
   out().append_copy(data, loop_->chunks());
+  after_write();
+}
+
+std::span<std::byte> stream::prepare_write_slow(std::size_t n) {
+  if (flags_ & (f_closing | f_closed)) return {};
+  return out().prepare(std::max<std::size_t>(n, 1), loop_->chunks());
+}
+
+void stream::commit_write_slow(std::size_t k) {
+  if (flags_ & (f_closing | f_closed)) return;
+  if (k == 0) {
+    release_out();  // prepare_write may have taken a queue for nothing
+    return;
+  }
+  DUPLEX_ASSERT(out_);
+  out_->commit(k);
   after_write();
 }
 
@@ -74,9 +91,7 @@ void stream::after_write() {
   }
 }
 
-std::size_t stream::buffered_amount() const noexcept {
-  return (out_ ? out_->size() : 0) + (tls_ ? tls_->wire().size() : 0);
-}
+std::size_t stream::tls_wire_size() const noexcept { return tls_->wire().size(); }
 
 bool stream::encrypt_pending() noexcept {
   if (!out_) return true;
@@ -124,7 +139,18 @@ bool stream::flush(flush_reason why) noexcept {
     const std::size_t count = q->gather(iov, std::size(iov));
     std::size_t total = 0;
     for (std::size_t i = 0; i < count; ++i) total += iov[i].iov_len;
-    const ssize_t n = ::writev(fd_, iov, static_cast<int>(count));
+    // sendmsg/send rather than writev: the socket's own path (writev goes through the VFS
+    // write path first), and MSG_NOSIGNAL turns a write to a reset connection into EPIPE
+    // instead of a process-killing SIGPIPE. One iovec, the usual case, takes plain send().
+    ssize_t n;
+    if (count == 1) {
+      n = ::send(fd_, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+    } else {
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = count;
+      n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+    }
     ++loop_->counters().writev_calls;
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -408,6 +434,10 @@ void stream::read_ready() noexcept {
         handler_->on_data(*this, got);
       }
       if (flags_ & (f_closed | f_closing | f_paused)) return;
+      if (out_ && loop_->options().flush_after_read != 0 &&
+          out_->size() >= loop_->options().flush_after_read && !(flags_ & f_blocked)) {
+        if (!flush(flush_reason::early)) return;
+      }
       // A full buffer means the kernel likely holds more: read again now rather than wait
       // for the next epoll_wait.
       if (static_cast<std::size_t>(n) < buf.size()) return;

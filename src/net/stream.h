@@ -65,15 +65,47 @@ class stream final : private detail::io_source {
   stream_handler* handler() const noexcept { return handler_; }
 
   // Copies data into the output queue (coalescing small writes). Ignored after close/abort.
-  void write(std::span<const std::byte> data);
+  // Inline fast path: a small write while the stream already has queued output this turn.
+  void write(std::span<const std::byte> data) {
+    if (out_ && !data.empty() && !(flags_ & (f_closing | f_closed)) && (flags_ & f_in_flush) &&
+        !tls_ &&
+        out_->size() + data.size() < loop_->options().flush_threshold &&
+        out_->try_append_copy(data)) {
+      return;  // already scheduled for the end-of-turn flush and below the early-flush mark
+    }
+    write_copy(data);
+  }
   void write(std::string_view text) {
     write(std::as_bytes(std::span<const char>(text.data(), text.size())));
   }
+  // Writes encoded in place (saves write()'s copy from a scratch buffer): at least n writable
+  // bytes at the end of the output queue, for the caller to fill (e.g. a WebSocket frame
+  // header and its small payload); commit_write(k) then queues the first k of them (k <= n;
+  // 0 queues nothing). No other write may come in between. After close/abort the span is
+  // empty and the write is ignored. The span is valid until commit_write.
+  std::span<std::byte> prepare_write(std::size_t n) {
+    if (out_ && !(flags_ & (f_closing | f_closed))) {
+      const auto room = out_->try_prepare(n);
+      if (!room.empty()) return room;
+    }
+    return prepare_write_slow(n);
+  }
+  void commit_write(std::size_t k) {
+    if (k != 0 && out_ && (flags_ & (f_in_flush | f_closing | f_closed)) == f_in_flush && !tls_ &&
+        out_->size() + k < loop_->options().flush_threshold) {
+      out_->commit(k);  // already scheduled for the end-of-turn flush, below the early mark
+      return;
+    }
+    commit_write_slow(k);
+  }
+
   // Queues payload by reference (no copy, unless tiny). Ignored after close/abort.
   void write(shared_payload payload);
 
   // Bytes queued and not yet taken by the kernel (TLS: plaintext plus pending ciphertext).
-  std::size_t buffered_amount() const noexcept;
+  std::size_t buffered_amount() const noexcept {
+    return (out_ ? out_->size() : 0) + (tls_ ? tls_wire_size() : 0);
+  }
 
   // Graceful, lingering close (RFC 6455 §7.1.1: the server closes TCP first, cleanly): stop
   // delivering input, flush what is queued (TLS: then close_notify), shutdown(SHUT_WR), then
@@ -132,6 +164,10 @@ class stream final : private detail::io_source {
   // Writes queued output; returns false if the stream closed.
   bool flush(flush_reason why) noexcept;
   void want_flush();
+  void write_copy(std::span<const std::byte> data);
+  std::span<std::byte> prepare_write_slow(std::size_t n);
+  void commit_write_slow(std::size_t k);
+  std::size_t tls_wire_size() const noexcept;
   bool encrypt_pending() noexcept;
   void after_write();
   void finish_close() noexcept;
