@@ -4,6 +4,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -191,8 +192,13 @@ TEST_F(HubThreads, SubscribeAndUnsubscribeWhilePublishing) {
   shard_threads threads(ex_);
   subscribe_all(20, "churn");
   std::atomic<bool> stop{false};
+  // Bounded and paced: an unpaced publisher outruns the shards under TSan (10x slower), and
+  // their queues, not the churn, would then be what the test measures.
   std::thread publisher([&] {
-    while (!stop) hub_->publish(publish_request{"churn", shared_payload::copy_of("x")}, nullptr, {});
+    for (int i = 0; i < 20000 && !stop; ++i) {
+      hub_->publish(publish_request{"churn", shared_payload::copy_of("x")}, nullptr, {});
+      if (i % 32 == 31) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
   });
   for (int round = 0; round < 8; ++round) {
     unsubscribe_all("churn");
