@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "base/assert.h"
+#include "base/clock.h"
 
 namespace duplex::hub {
 
@@ -40,6 +41,7 @@ void channel_hub::publish(publish_request req, executor* reply_on, callback<publ
   pub.data = std::move(req.data);
   pub.info = std::move(req.info);
   pub.tags = std::move(req.tags);
+  pub.published_us = clock::now_us();
   broker_->publish(std::move(pub), publish_options{opts->history_size, opts->history_ttl},
                    reply_on, std::move(done));
 }

@@ -42,6 +42,10 @@ struct publication {
   shared_payload data;
   std::optional<client_info> info;
   std::vector<std::pair<std::string, std::string>> tags;  // optional; empty = none
+  // When this node accepted the publication (duplex::clock::now_us, steady clock); 0 when it
+  // came from elsewhere (history, another node). For the publish-to-write latency metric only:
+  // never sent on the wire.
+  std::uint64_t published_us = 0;
 };
 
 }  // namespace duplex::hub

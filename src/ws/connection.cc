@@ -260,6 +260,13 @@ send_status connection::send(std::string_view data, message_type type) {
   return send_status::queued;
 }
 
+send_status connection::send_frame(const shared_payload& frame) {
+  if (phase_ != phase::open || closing_tcp_ || !protocol_.send_frame(frame))
+    return send_status::closed;
+  ++home_.counters.ws.messages_out;
+  return send_status::queued;
+}
+
 void connection::ping(std::string_view payload) {
   if (phase_ == phase::open) protocol_.ping(as_bytes(payload.substr(0, 125)));
 }

@@ -112,6 +112,15 @@ class connection final : public duplex::websocket,
   // close timeout (server shutdown: 1001).
   void go_away(std::uint16_t code, std::string_view reason);
 
+  // Queues a frame built once for many connections (protocol::make_frame, server side only),
+  // sharing its bytes: the fan-out path. Unlike send(), it does not apply the backpressure
+  // policy: the caller (a hub session) checks buffered_amount() against its own limit and
+  // applies the namespace's slow-consumer policy. Counted as one message out.
+  send_status send_frame(const shared_payload& frame);
+
+  // The server-side connection behind a `websocket&` handed to a duplex::server handler.
+  static connection& of(duplex::websocket& ws) noexcept { return static_cast<connection&>(ws); }
+
  private:
   friend class connection_list;
   struct trailing_bytes {
