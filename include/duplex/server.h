@@ -8,18 +8,34 @@
 //
 // Configure routes before listen(). run() blocks the calling thread until stop() (safe from any
 // thread and from a signal-handling thread) has closed every listener and connection.
+//
+// HTTP routes answer now or later:
+//   srv.route("POST", "/api/publish", [](const duplex::http_request& req, duplex::http_responder r) {
+//     r({.status = 200, .content_type = "application/json", .body = "{}"});
+//   });
+// A handler may keep the responder (copy it into a task) and call it later on the same loop
+// thread; meanwhile that connection's later requests wait, so replies stay in order.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include "duplex/websocket.h"
 
 namespace duplex {
+
+// The library's thread interface (src/base/executor.h: post a task to a thread, timers).
+// Declared only: a public header names our own types without including internal headers.
+class executor;
 
 struct server_options {
   std::string host = "0.0.0.0";  // "::" for dual-stack IPv6
@@ -38,11 +54,54 @@ struct server_options {
   std::chrono::milliseconds keepalive_timeout{30000};
 };
 
-// A plain HTTP reply for `server::get` handlers.
+// A plain HTTP reply for `server::get` and `server::route` handlers. The server writes the
+// status line, Date, Content-Type (unless content_type is empty), Content-Length (none for 204
+// and 304) and the body (none for 204, 304 and HEAD requests). A status outside 200-599 or a
+// header with an invalid name or value (CR, LF or NUL: response splitting) turns the reply into
+// a 500. Entries of `headers` named Content-Length, Transfer-Encoding, Connection or Date are
+// ignored: the server owns the framing.
 struct http_reply {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra response header fields
+};
+
+// One HTTP request, as handed to a `server::route` handler. Every view, and the object itself,
+// is valid only during the handler call: copy what a later reply needs.
+struct http_request {
+  std::string_view method;  // "GET", "POST", ... (case-sensitive, as sent)
+  std::string_view target;  // path and query as received (still percent-encoded)
+  std::string_view path;    // target without the query
+  std::string_view query;   // after '?'; empty when none
+  std::string_view body;    // the whole decoded body (Content-Length or chunked); may be empty
+
+  // First header field with this name (case-insensitive), or nullopt. The value is without
+  // surrounding whitespace.
+  std::optional<std::string_view> header(std::string_view name) const;
+  // The peer as "ip:port" (one getpeername per call); empty when unknown.
+  std::string remote_address() const;
+
+  struct source;                   // library internal
+  const source* source_ = nullptr;  // set by the library; null in a default-made request
+};
+
+// Answers one HTTP request, now or later. Copyable; every copy answers the same request.
+// Call it once, on the loop thread the handler ran on (post there from elsewhere). Calls after
+// the first, and calls once the connection is gone (peer closed, server stopped, or the
+// 120 s bound on an unanswered request passed, which answered 503), do nothing.
+class http_responder {
+ public:
+  http_responder() = default;
+  void operator()(http_reply reply) const;
+  // True while the connection still waits for this reply.
+  bool valid() const;
+
+  struct state;  // library internal
+  explicit http_responder(std::shared_ptr<state> s) noexcept : state_(std::move(s)) {}
+
+ private:
+  std::shared_ptr<state> state_;
 };
 
 struct server_stats {
@@ -63,6 +122,29 @@ class server {
   server& static_files(std::string prefix, std::string root);
   // GET (and HEAD) handler for exactly `path`; runs on a loop thread.
   server& get(std::string path, std::function<http_reply(std::string_view target)> handler);
+  // Handler for `method` ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH") at
+  // exactly `path` (the query is ignored for matching); runs on a loop thread, after the whole
+  // body arrived (within server_options::max_body, else 413). A GET route also serves HEAD
+  // (the reply's body is then left out). Other paths get 404, other methods on this path 405.
+  // A later route for the same method and path replaces the earlier one. Throws
+  // std::invalid_argument for any other method name (a programming error, at set-up).
+  server& route(std::string_view method, std::string path,
+                std::function<void(const http_request&, http_responder)> handler);
+  // Runs once when graceful stop begins, on the thread running run(), before connections are
+  // told to go away (e.g. to stop producers that would publish into closing connections).
+  server& on_stop(std::function<void()> fn);
+
+  // Starts the loop threads, without listeners yet, so that executors can be handed out before
+  // connections arrive. Idempotent; listen() calls it when it was not called. Routes may still
+  // be added until listen().
+  std::error_code prepare();
+  // After prepare(): the number of loop threads, and loop i's executor (i < threads()). The
+  // executor lives until the server is destroyed.
+  std::size_t threads() const;
+  executor& thread_executor(std::size_t i);
+  // The index of the calling loop thread (a duplex::server's), or SIZE_MAX when the caller is
+  // not on a server loop thread.
+  static std::size_t current_thread_index();
 
   // Opens the listeners; returns an error (address in use, bad TLS files) instead of throwing.
   std::error_code listen();
@@ -70,7 +152,9 @@ class server {
   std::uint16_t port() const;
   // Serves until stop(). Returns when every loop thread has ended.
   void run();
-  // Graceful stop: close listeners, send 1001 to every WebSocket, wait up to close_timeout.
+  // Graceful stop: run the on_stop callbacks, close listeners, close every WebSocket with its
+  // endpoint's websocket_options::shutdown_close_code (1001 by default), end idle HTTP
+  // connections (busy ones after their reply), wait up to the longest close_timeout.
   // Thread-safe; idempotent.
   void stop();
   // Totals over all threads. Exact only after run() returned.

@@ -54,6 +54,10 @@ struct websocket_options {
   std::vector<std::string> subprotocols;
   // Server only: if not empty, a handshake whose Origin is not listed is refused with 403.
   std::vector<std::string> allowed_origins;
+  // Server only: the close frame sent to this endpoint's connections on server::stop().
+  // A code that may not be sent (see websocket::close) is replaced by 1000.
+  std::uint16_t shutdown_close_code = 1001;
+  std::string shutdown_close_reason = "server shutting down";
 };
 
 // One WebSocket connection (server- or client-side). Created by the library; the reference

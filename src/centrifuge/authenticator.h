@@ -1,5 +1,5 @@
 // authenticator: how a Centrifugo session checks connection and subscription tokens without
-// knowing JWT. The server layer implements it over server::jwt_verifier (rank 5 may use rank
+// knowing JWT. The server layer implements it over service::jwt_verifier (rank 5 may use rank
 // 4, not the other way round); tests use a fake.
 //
 // Thread safety: verify_* and now_unix() are called from every loop thread at once; an

@@ -42,6 +42,7 @@ void channel_hub::publish(publish_request req, executor* reply_on, callback<publ
   pub.info = std::move(req.info);
   pub.tags = std::move(req.tags);
   pub.published_us = clock::now_us();
+  published_.fetch_add(1, std::memory_order_relaxed);
   broker_->publish(std::move(pub), publish_options{opts->history_size, opts->history_ttl},
                    reply_on, std::move(done));
 }

@@ -19,7 +19,9 @@
 // returns a shard whose members belong to that shard's thread.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
@@ -79,6 +81,10 @@ class channel_hub final : private broker_events {
   // Channels with subscribers on this node and their counts.
   std::vector<std::pair<std::string, std::size_t>> channels() const { return directory_.snapshot(); }
 
+  // Publications accepted by publish() on this node (passed validation and the access rule),
+  // from any thread; for metrics.
+  std::uint64_t published() const noexcept { return published_.load(std::memory_order_relaxed); }
+
   const namespace_table& namespaces() const noexcept { return *namespaces_; }
   const format_registry& formats() const noexcept { return *formats_; }
   hub::broker& broker() noexcept { return *broker_; }
@@ -101,6 +107,7 @@ class channel_hub final : private broker_events {
   const format_registry* formats_;
   channel_directory directory_;
   std::vector<std::unique_ptr<shard>> shards_;
+  std::atomic<std::uint64_t> published_{0};
 };
 
 }  // namespace duplex::hub

@@ -14,7 +14,7 @@
 #include <simdjson.h>
 #include <utility>
 
-namespace duplex::server {
+namespace duplex::service {
 
 namespace {
 
@@ -547,4 +547,4 @@ std::string make_rs256_token(std::string_view claims_json, std::string_view priv
   return token;
 }
 
-}  // namespace duplex::server
+}  // namespace duplex::service

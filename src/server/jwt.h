@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-namespace duplex::server {
+namespace duplex::service {
 
 enum class jwt_error : std::uint8_t {
   ok = 0,
@@ -127,4 +127,4 @@ std::string make_rs256_token(std::string_view claims_json, std::string_view priv
 bool base64url_decode(std::string_view in, std::string& out);
 void base64url_encode(std::string_view in, std::string& out);
 
-}  // namespace duplex::server
+}  // namespace duplex::service

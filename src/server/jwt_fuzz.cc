@@ -27,14 +27,14 @@ std::string hmac_b64(std::string_view input) {
     std::abort();
   }
   std::string out;
-  duplex::server::base64url_encode(std::string_view(reinterpret_cast<char*>(mac), len), out);
+  duplex::service::base64url_encode(std::string_view(reinterpret_cast<char*>(mac), len), out);
   return out;
 }
 
-const duplex::server::jwt_verifier& verifier() {
-  static const duplex::server::jwt_verifier_ptr v = [] {
+const duplex::service::jwt_verifier& verifier() {
+  static const duplex::service::jwt_verifier_ptr v = [] {
     std::string why;
-    auto p = duplex::server::jwt_verifier::create(
+    auto p = duplex::service::jwt_verifier::create(
         {.hmac_secret = std::string(secret), .now = [] { return std::int64_t{1700000000}; }},
         why);
     if (!p) std::abort();
@@ -44,9 +44,9 @@ const duplex::server::jwt_verifier& verifier() {
 }
 
 void check(std::string_view token) {
-  using duplex::server::jwt_error;
-  duplex::server::connection_claims cc;
-  duplex::server::subscription_claims sc;
+  using duplex::service::jwt_error;
+  duplex::service::connection_claims cc;
+  duplex::service::subscription_claims sc;
   jwt_error a = verifier().verify_connection(token, cc);
   jwt_error b = verifier().verify_subscription(token, "news", "", sc);
   if (a == jwt_error::ok || b == jwt_error::ok) {
@@ -55,7 +55,7 @@ void check(std::string_view token) {
       std::abort();  // accepted without a valid signature
     }
   }
-  (void)duplex::server::message(a);
+  (void)duplex::service::message(a);
 }
 
 }  // namespace
@@ -68,16 +68,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check(rest);
       break;
     case 1:
-      check(duplex::server::make_hs256_token(rest, secret));
+      check(duplex::service::make_hs256_token(rest, secret));
       break;
     default: {
       std::size_t nl = rest.find('\n');
       std::string_view header = rest.substr(0, nl);
       std::string_view claims = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
       std::string token;
-      duplex::server::base64url_encode(header, token);
+      duplex::service::base64url_encode(header, token);
       token.push_back('.');
-      duplex::server::base64url_encode(claims, token);
+      duplex::service::base64url_encode(claims, token);
       token += '.' + hmac_b64(token);
       check(token);
       break;

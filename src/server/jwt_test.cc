@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-namespace duplex::server {
+namespace duplex::service {
 namespace {
 
 constexpr std::int64_t t0 = 1700000000;
@@ -380,4 +380,4 @@ TEST(JwtVerifierCreate, RefusesUnusableConfigurations) {
 }
 
 }  // namespace
-}  // namespace duplex::server
+}  // namespace duplex::service

@@ -8,7 +8,7 @@
 
 #include "base/assert.h"
 
-namespace duplex::server {
+namespace duplex::service {
 
 // ---- sharded slots -------------------------------------------------------------------------
 
@@ -57,11 +57,12 @@ std::vector<std::uint64_t> histogram::bucket_counts() const {
 
 namespace {
 
-enum metric_type : int { t_counter, t_gauge, t_histogram, t_gauge_fn };
+enum metric_type : int { t_counter, t_gauge, t_histogram, t_gauge_fn, t_counter_fn };
 
 std::string_view type_name(int t) {
   switch (t) {
-    case t_counter: return "counter";
+    case t_counter:
+    case t_counter_fn: return "counter";
     case t_histogram: return "histogram";
     default: return "gauge";
   }
@@ -203,6 +204,12 @@ void metrics_registry::add_gauge_fn(std::string_view name, std::string_view help
   s.fn = std::move(read);
 }
 
+void metrics_registry::add_counter_fn(std::string_view name, std::string_view help,
+                                      std::function<double()> read, metric_labels labels) {
+  series& s = add_series(name, help, t_counter_fn, std::move(labels));
+  s.fn = std::move(read);
+}
+
 void metrics_registry::render(std::string& out) const {
   auto head = [&out](std::string_view name, std::string_view suffix, const std::string& labels,
                      std::string_view extra) {
@@ -238,6 +245,7 @@ void metrics_registry::render(std::string& out) const {
           fmt::format_to(std::back_inserter(out), "{}\n", s->g->value());
           break;
         case t_gauge_fn:
+        case t_counter_fn:
           head(f->name, "", s->label_text, "");
           append_double(out, s->fn());
           out.push_back('\n');
@@ -271,4 +279,4 @@ void metrics_registry::render(std::string& out) const {
   }
 }
 
-}  // namespace duplex::server
+}  // namespace duplex::service

@@ -30,7 +30,7 @@
 #include <utility>
 #include <vector>
 
-namespace duplex::server {
+namespace duplex::service {
 
 // Label name/value pairs of one series, in the order they are rendered. Fixed at registration.
 using metric_labels = std::vector<std::pair<std::string, std::string>>;
@@ -146,6 +146,10 @@ class metrics_registry {
   void add_gauge_fn(std::string_view name, std::string_view help, std::function<double()> read,
                     metric_labels labels = {});
 
+  // A counter read at scrape time (a monotonic value owned elsewhere, e.g. relaxed atomics of
+  // another layer); same rules as add_gauge_fn.
+  void add_counter_fn(std::string_view name, std::string_view help, std::function<double()> read,
+                      metric_labels labels = {});
   // Appends the exposition text of every family, in registration order, to `out`.
   void render(std::string& out) const;
 
@@ -160,4 +164,4 @@ class metrics_registry {
   std::vector<std::unique_ptr<family>> families_;
 };
 
-}  // namespace duplex::server
+}  // namespace duplex::service

@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-namespace duplex::server {
+namespace duplex::service {
 namespace {
 
 std::string render(const metrics_registry& r) {
@@ -101,6 +101,15 @@ TEST(Metrics, GaugeFnSpecialValues) {
   EXPECT_EQ(render(reg), "# HELP g h\n# TYPE g gauge\ng{k=\"a\"} 0.5\ng{k=\"b\"} -Inf\n");
 }
 
+TEST(Metrics, CounterFnIsACounterReadAtScrape) {
+  metrics_registry reg(1);
+  double v = 1;
+  reg.add_counter_fn("c_total", "h", [&v] { return v; });
+  EXPECT_EQ(render(reg), "# HELP c_total h\n# TYPE c_total counter\nc_total 1\n");
+  v = 42;
+  EXPECT_EQ(render(reg), "# HELP c_total h\n# TYPE c_total counter\nc_total 42\n");
+}
+
 // Bound threads write their own shard without atomic read-modify-write; unbound threads share
 // one atomic slot. Both kinds together must lose nothing.
 TEST(Metrics, ShardedUpdatesFromThreadsSumExactly) {
@@ -162,4 +171,4 @@ TEST(MetricsDeathTest, InvalidNamesAndDuplicateSeriesAbort) {
 }
 
 }  // namespace
-}  // namespace duplex::server
+}  // namespace duplex::service

@@ -1,15 +1,27 @@
 // duplex::server (include/duplex/server.h): N loop threads, each with its own SO_REUSEPORT
 // listener, its own copy of the routing table and its own counters, so that no lock is taken
 // per request or per message. Graceful stop runs on the thread that called run().
+//
+// prepare() starts the loops; listen() builds each loop's site and then opens the listeners,
+// one loop after another (loop 0 first: it binds port 0 and the others reuse its port), each
+// from a task on its own loop. HTTP routes (server::route) always answer through a deferred
+// reply (http::reply_handle), whether the handler answers at once or later.
 #include "duplex/server.h"
 
 #include <condition_variable>
+#include <cstdint>
+#include <exception>
 #include <filesystem>
+#include <future>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include "base/assert.h"
+#include "base/executor.h"
+#include "http/method.h"
 #include "http/server_connection.h"
 #include "http/static_files.h"
 #include "net/listener.h"
@@ -18,6 +30,73 @@
 #include "ws/connection.h"
 
 namespace duplex {
+
+// What an http_request points to while its handler runs.
+struct http_request::source {
+  const http::request_head* head;
+  net::stream* stream;
+};
+
+std::optional<std::string_view> http_request::header(std::string_view name) const {
+  if (source_ == nullptr) return std::nullopt;
+  return source_->head->fields.find(name);
+}
+
+std::string http_request::remote_address() const {
+  return source_ == nullptr ? std::string() : source_->stream->remote_address();
+}
+
+// One pending reply: the connection's handle, plus what formatting the reply needs.
+struct http_responder::state {
+  http::reply_handle handle;
+  http::server_context* ctx;  // loop-local; used only while `handle` is valid
+  bool head_request;          // HEAD: the reply's body is left out
+};
+
+namespace {
+
+// The loop index of the calling thread, set when a server's loop starts (SIZE_MAX elsewhere).
+thread_local std::size_t t_loop_index = SIZE_MAX;
+
+// The bytes of `r` as an HTTP/1.1 response (see http_reply in duplex/server.h).
+std::string format_reply(const http_reply& r, std::string_view date, bool head_request) {
+  std::string out;
+  auto internal_error = [&] {
+    out.clear();
+    http::write_error_response(out, http::error::internal_error, date, {}, /*close=*/false);
+    return std::move(out);
+  };
+  if (r.status < 200 || r.status > 599) return internal_error();  // 1xx are not final replies
+  http::response_writer w(out);
+  w.status(r.status);
+  w.header("Date", date);
+  if (!r.content_type.empty()) w.header("Content-Type", r.content_type);
+  for (const auto& [name, value] : r.headers) {
+    if (http::iequals(name, "Content-Length") || http::iequals(name, "Transfer-Encoding") ||
+        http::iequals(name, "Connection") || http::iequals(name, "Date")) {
+      continue;  // the framing and the connection are ours
+    }
+    w.header(name, value);
+  }
+  if (!w.ok()) return internal_error();
+  if (r.status == 204 || r.status == 304) {
+    w.end_head();  // RFC 9110 §8.6, §15.3.5, §15.4.5: no content (and 204 no Content-Length)
+  } else if (head_request) {
+    w.body_length(r.body.size());
+  } else {
+    w.body(r.body);
+  }
+  return out;
+}
+
+}  // namespace
+
+void http_responder::operator()(http_reply reply) const {
+  if (!state_ || !state_->handle.valid()) return;
+  state_->handle.send(format_reply(reply, state_->ctx->date(), state_->head_request));
+}
+
+bool http_responder::valid() const { return state_ && state_->handle.valid(); }
 
 namespace {
 
@@ -28,8 +107,8 @@ class websocket_route final : public http::route_target {
   websocket_route(const ws::endpoint_config& cfg, ws::connection_home& home)
       : cfg_(cfg), home_(home) {}
 
-  result handle(const http::request_head& req, std::string_view, net::stream& s,
-                std::string& out) override {
+  result handle(const http::request_head& req, std::string_view, std::string_view,
+                net::stream& s, std::string& out, http::server_connection&) override {
     ws::upgrade_result r = ws::validate_upgrade(req, cfg_.handshake);
     if (!r.ok()) {
       spdlog::debug("websocket handshake refused ({}): {}", s.remote_address(), ws::name_of(r.err));
@@ -51,8 +130,8 @@ class static_route final : public http::route_target {
  public:
   static_route(const http::static_files& files, http::server_context& ctx)
       : files_(files), ctx_(ctx) {}
-  result handle(const http::request_head& req, std::string_view rest, net::stream&,
-                std::string& out) override {
+  result handle(const http::request_head& req, std::string_view rest, std::string_view,
+                net::stream&, std::string& out, http::server_connection&) override {
     files_.serve(req, rest, out, ctx_.date());
     return {result::kind::reply};
   }
@@ -66,15 +145,9 @@ class get_route final : public http::route_target {
  public:
   get_route(const std::function<http_reply(std::string_view)>& fn, http::server_context& ctx)
       : fn_(fn), ctx_(ctx) {}
-  result handle(const http::request_head& req, std::string_view, net::stream&,
-                std::string& out) override {
-    http_reply r = fn_(req.target);
-    http::response_writer w(out);
-    w.status(r.status);
-    w.header("Date", ctx_.date());
-    w.header("Content-Type", r.content_type);
-    if (req.verb == http::method::head) w.body_length(r.body.size());
-    else w.body(r.body);
+  result handle(const http::request_head& req, std::string_view, std::string_view,
+                net::stream&, std::string& out, http::server_connection&) override {
+    out = format_reply(fn_(req.target), ctx_.date(), req.verb == http::method::head);
     return {result::kind::reply};
   }
 
@@ -82,6 +155,63 @@ class get_route final : public http::route_target {
   const std::function<http_reply(std::string_view)>& fn_;
   http::server_context& ctx_;
 };
+
+// server::route: the handler gets a view of the request and a responder backed by a deferred
+// reply, so that answering now and answering later are the same path.
+class http_route final : public http::route_target {
+ public:
+  using handler = std::function<void(const http_request&, http_responder)>;
+  http_route(const handler& fn, http::server_context& ctx) : fn_(fn), ctx_(ctx) {}
+
+  result handle(const http::request_head& req, std::string_view, std::string_view body,
+                net::stream& s, std::string&, http::server_connection& conn) override {
+    const http_request::source src{&req, &s};
+    http_request r;
+    r.method = req.method_text;
+    r.target = req.target;
+    r.path = req.path();
+    r.query = req.query();
+    r.body = body;
+    r.source_ = &src;
+    auto st = std::make_shared<http_responder::state>(
+        http_responder::state{conn.defer(), &ctx_, req.verb == http::method::head});
+    const http_responder respond(st);
+    try {
+      fn_(r, respond);
+    } catch (const std::exception& e) {
+      // A throwing handler must not take the loop down; if it had not answered yet, 500.
+      spdlog::error("http handler for {} {} threw: {}", r.method, r.path, e.what());
+      respond({.status = 500, .body = "internal server error\n"});
+    } catch (...) {
+      spdlog::error("http handler for {} {} threw", r.method, r.path);
+      respond({.status = 500, .body = "internal server error\n"});
+    }
+    if (st.use_count() == 2 && st->handle.valid()) {
+      // Only `st` and `respond` are left: the handler kept no copy, so nobody can answer.
+      spdlog::error("http handler for {} {} returned without answering or keeping the responder",
+                    r.method, r.path);
+      respond({.status = 500, .body = "internal server error\n"});
+    }
+    return {result::kind::deferred};
+  }
+
+ private:
+  const handler& fn_;
+  http::server_context& ctx_;
+};
+
+// Runs fn on loop l and waits for it. Not from a loop thread of the same group.
+template <class Fn>
+void run_on(net::loop& l, Fn&& fn) {
+  DUPLEX_ASSERT(!l.in_thread());
+  std::promise<void> done;
+  std::future<void> finished = done.get_future();
+  l.post([&] {
+    fn();
+    done.set_value();
+  });
+  finished.wait();
+}
 
 }  // namespace
 
@@ -98,12 +228,19 @@ struct server::impl {
     std::string path;
     std::function<http_reply(std::string_view)> fn;
   };
-  // Everything one loop thread owns.
+  struct route_endpoint {
+    http::method verb;
+    std::string path;
+    http_route::handler fn;
+  };
+  // Everything one loop thread owns. Made by prepare(); the site by listen().
   struct loop_state {
     http::site site;
     std::unique_ptr<http::server_context> http;
     std::vector<std::unique_ptr<http::route_target>> targets;
-    ws::connection_home ws;  // counters and live connections
+    // Counters and live connections, one per WebSocket endpoint (ws_endpoints' order), so that
+    // stop() can close each endpoint's connections with that endpoint's shutdown code.
+    std::vector<std::unique_ptr<ws::connection_home>> ws_homes;
     net::listener_ptr listener;
   };
 
@@ -111,6 +248,8 @@ struct server::impl {
   std::vector<std::unique_ptr<ws_endpoint>> ws_endpoints;
   std::vector<static_mount> mounts;
   std::vector<std::unique_ptr<get_endpoint>> gets;
+  std::vector<std::unique_ptr<route_endpoint>> routes;
+  std::vector<std::function<void()>> stop_callbacks;
   ws_endpoint* any_path = nullptr;  // websocket("*"): every path not routed otherwise
 
   std::unique_ptr<net::tls_context> tls;
@@ -122,6 +261,7 @@ struct server::impl {
   std::condition_variable cv;
   bool stop_requested = false;
   bool running = false;
+  bool listening = false;
 
   void build_site(loop_state& st);
   void init_loop(net::loop& l, std::size_t index, std::error_code& ec);
@@ -136,19 +276,28 @@ void server::impl::build_site(loop_state& st) {
   st.site.request_timeout = options.request_timeout;
   st.site.keepalive_timeout = options.keepalive_timeout;
   st.http = std::make_unique<http::server_context>(st.site);
+  st.targets.clear();
+  st.site.targets.clear();
+  st.site.routes = http::router{};
   auto add_target = [&](std::unique_ptr<http::route_target> t) {
     st.targets.push_back(std::move(t));
     st.site.targets.push_back(st.targets.back().get());
     return static_cast<http::router::handler_id>(st.site.targets.size() - 1);
   };
+  st.ws_homes.clear();
   for (auto& ep : ws_endpoints) {
-    auto id = add_target(std::make_unique<websocket_route>(ep->cfg, st.ws));
+    st.ws_homes.push_back(std::make_unique<ws::connection_home>());
+    auto id = add_target(std::make_unique<websocket_route>(ep->cfg, *st.ws_homes.back()));
     if (ep.get() == any_path) st.site.routes.add_prefix(http::method::get, "/", id);
     else st.site.routes.add(http::method::get, ep->path, id);
   }
   for (auto& g : gets) {
     auto id = add_target(std::make_unique<get_route>(g->fn, *st.http));
     st.site.routes.add(http::method::get, g->path, id);
+  }
+  for (auto& r : routes) {
+    auto id = add_target(std::make_unique<http_route>(r->fn, *st.http));
+    st.site.routes.add(r->verb, r->path, id);
   }
   for (auto& m : mounts) {
     auto id = add_target(std::make_unique<static_route>(*m.files, *st.http));
@@ -176,11 +325,15 @@ void server::impl::graceful_stop() {
   for (std::size_t i = 0; i < loops.size(); ++i) {
     loop_state* st = loops[i].get();
     net::loop* l = &group->at(i);
-    l->post([st, l, &done_mu, &done_cv, &pending] {
+    l->post([this, st, l, &done_mu, &done_cv, &pending] {
       if (st->listener) st->listener->close();
       st->http->close_all();
-      st->ws.list.for_each(
-          [](ws::connection& c) { c.go_away(1001, "server shutting down"); });
+      for (std::size_t e = 0; e < st->ws_homes.size(); ++e) {
+        const websocket_options& o = ws_endpoints[e]->cfg.options;
+        st->ws_homes[e]->list.for_each([&o](ws::connection& c) {
+          c.go_away(o.shutdown_close_code, o.shutdown_close_reason);
+        });
+      }
       // Report when this loop has no stream left (checked each millisecond, bounded by the
       // caller's wait).
       auto check = std::make_shared<std::function<void()>>();
@@ -238,30 +391,79 @@ server& server::get(std::string path, std::function<http_reply(std::string_view)
   return *this;
 }
 
+server& server::route(std::string_view method, std::string path,
+                      std::function<void(const http_request&, http_responder)> handler) {
+  const http::method verb = http::method_from_string(method);
+  switch (verb) {
+    case http::method::get:
+    case http::method::head:
+    case http::method::post:
+    case http::method::put:
+    case http::method::del:
+    case http::method::options:
+    case http::method::patch:
+      break;
+    default:  // CONNECT and TRACE are not routed; anything else is not a method we know
+      throw std::invalid_argument("duplex::server::route: unsupported method \"" +
+                                  std::string(method) + "\"");
+  }
+  impl_->routes.push_back(std::make_unique<impl::route_endpoint>(
+      impl::route_endpoint{verb, std::move(path), std::move(handler)}));
+  return *this;
+}
+
+server& server::on_stop(std::function<void()> fn) {
+  impl_->stop_callbacks.push_back(std::move(fn));
+  return *this;
+}
+
+std::error_code server::prepare() {
+  auto& d = *impl_;
+  if (d.group) return {};
+  const unsigned threads =
+      d.options.threads ? d.options.threads : std::max(1u, std::thread::hardware_concurrency());
+  d.group = std::make_unique<net::loop_group>(threads);
+  for (unsigned i = 0; i < threads; ++i) d.loops.push_back(std::make_unique<impl::loop_state>());
+  d.group->start([](net::loop&, std::size_t i) { t_loop_index = i; });
+  return {};
+}
+
+std::size_t server::threads() const { return impl_->loops.size(); }
+
+executor& server::thread_executor(std::size_t i) {
+  DUPLEX_ASSERT(impl_->group && i < impl_->group->size());
+  return impl_->group->at(i);
+}
+
+std::size_t server::current_thread_index() { return t_loop_index; }
+
 std::error_code server::listen() {
   auto& d = *impl_;
+  if (d.listening) return {};
   std::error_code ec;
   if (!d.options.tls_cert_file.empty() || !d.options.tls_key_file.empty()) {
     d.tls = net::tls_context::server(d.options.tls_cert_file, d.options.tls_key_file, ec);
     if (ec) return ec;
   }
-  unsigned threads = d.options.threads ? d.options.threads : std::max(1u, std::thread::hardware_concurrency());
-  d.group = std::make_unique<net::loop_group>(threads);
-  for (unsigned i = 0; i < threads; ++i) {
-    d.loops.push_back(std::make_unique<impl::loop_state>());
-    d.build_site(*d.loops.back());
+  if ((ec = prepare())) return ec;
+  // No connection exists yet, so the loops do not read their state: build it here. The posts
+  // below publish it to the loop threads.
+  for (auto& st : d.loops) d.build_site(*st);
+  const std::size_t n = d.loops.size();
+  std::vector<std::error_code> errors(n);
+  std::size_t opened = 0;
+  for (; opened < n; ++opened) {
+    run_on(d.group->at(opened), [&] { d.init_loop(d.group->at(opened), opened, errors[opened]); });
+    if (errors[opened]) break;
   }
-  std::vector<std::error_code> errors(threads);
-  d.group->start([&](net::loop& l, std::size_t i) {
-    if (i == 0 || !errors[0]) d.init_loop(l, i, errors[i]);
-  });
-  for (auto& e : errors) {
-    if (e) {
-      d.group->stop();
-      return e;
+  if (opened < n) {
+    for (std::size_t i = 0; i < opened; ++i) {
+      run_on(d.group->at(i), [&] { d.loops[i]->listener.reset(); });
     }
+    return errors[opened];
   }
   std::lock_guard lk(d.mu);
+  d.listening = true;
   d.running = true;
   return {};
 }
@@ -274,6 +476,13 @@ void server::run() {
     std::unique_lock lk(d.mu);
     if (!d.running) return;
     d.cv.wait(lk, [&] { return d.stop_requested; });
+  }
+  for (auto& fn : std::exchange(d.stop_callbacks, {})) {
+    try {
+      if (fn) fn();
+    } catch (const std::exception& e) {
+      spdlog::error("server on_stop callback threw: {}", e.what());
+    }
   }
   d.graceful_stop();
   std::lock_guard lk(d.mu);
@@ -289,13 +498,16 @@ void server::stop() {
 server_stats server::stats() const {
   server_stats s;
   for (auto& st : impl_->loops) {
-    s.connections += st->ws.counters.opened;
-    s.ws.messages_in += st->ws.counters.ws.messages_in;
-    s.ws.messages_out += st->ws.counters.ws.messages_out;
-    s.ws.compressed_frames_in += st->ws.counters.ws.compressed_frames_in;
-    s.ws.compressed_frames_out += st->ws.counters.ws.compressed_frames_out;
-    s.ws.backpressure_drops += st->ws.counters.ws.backpressure_drops;
-    s.ws.backpressure_closes += st->ws.counters.ws.backpressure_closes;
+    for (auto& home : st->ws_homes) {
+      const ws::connection_counters& c = home->counters;
+      s.connections += c.opened;
+      s.ws.messages_in += c.ws.messages_in;
+      s.ws.messages_out += c.ws.messages_out;
+      s.ws.compressed_frames_in += c.ws.compressed_frames_in;
+      s.ws.compressed_frames_out += c.ws.compressed_frames_out;
+      s.ws.backpressure_drops += c.ws.backpressure_drops;
+      s.ws.backpressure_closes += c.ws.backpressure_closes;
+    }
   }
   return s;
 }

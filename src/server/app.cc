@@ -1,0 +1,245 @@
+#include "server/app.h"
+
+#include <filesystem>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "base/executor.h"
+#include "centrifuge/node.h"
+#include "centrifuge/websocket_endpoint.h"
+#include "duplex/server.h"
+#include "hub/channel_hub.h"
+#include "hub/memory_broker.h"
+#include "server/api.h"
+#include "server/jwt_authenticator.h"
+#include "server/metrics.h"
+
+namespace duplex::service {
+
+namespace {
+
+constexpr const char* version_string = "duplex 0.1.0";
+
+// The server API's methods, each at POST /api/<method>.
+constexpr const char* api_methods[] = {"publish",  "broadcast",      "subscribe", "unsubscribe",
+                                       "disconnect", "presence",     "presence_stats", "history",
+                                       "history_remove", "channels", "info"};
+
+// Publish-to-write latency buckets, microseconds (rendered in seconds).
+const std::vector<std::uint64_t> latency_buckets_us = {50,    100,   250,    500,    1000,
+                                                       2500,  5000,  10000,  25000,  50000,
+                                                       100000, 250000, 1000000};
+
+}  // namespace
+
+struct app::impl {
+  config cfg;
+  std::string web_root;
+
+  hub::format_registry formats;
+  centrifuge::formats centrifuge_formats;
+  hub::namespace_table namespaces;
+  hub::memory_broker broker;
+  std::unique_ptr<duplex::server> srv;
+  std::unique_ptr<hub::channel_hub> hub;
+  std::unique_ptr<jwt_authenticator> auth;
+  std::unique_ptr<centrifuge::node> node;
+  std::unique_ptr<metrics_registry> metrics;
+  std::unique_ptr<api_handler> api;
+  histogram* latency = nullptr;
+
+  void register_metrics();
+  void add_routes();
+  void schedule_sweep(executor& ex);
+};
+
+app::app(config cfg, std::string web_root) : impl_(std::make_unique<impl>()) {
+  impl_->cfg = std::move(cfg);
+  impl_->web_root = impl_->cfg.listen.web_root.empty() ? std::move(web_root) : impl_->cfg.listen.web_root;
+}
+
+app::~app() {
+  if (impl_->srv) impl_->srv->stop();
+  // The server's loops (which run hub and session tasks) end before the hub and node go.
+  impl_->srv.reset();
+}
+
+std::error_code app::start(std::string& why) {
+  impl& d = *impl_;
+  d.centrifuge_formats = centrifuge::node::register_formats(d.formats);
+  d.namespaces = to_namespace_table(d.cfg);
+  d.srv = std::make_unique<duplex::server>(to_server_options<duplex::server_options>(d.cfg));
+  if (auto ec = d.srv->prepare()) {
+    why = "cannot start loop threads: " + ec.message();
+    return ec;
+  }
+  std::vector<executor*> execs;
+  for (std::size_t i = 0; i < d.srv->threads(); ++i) execs.push_back(&d.srv->thread_executor(i));
+  d.hub = std::make_unique<hub::channel_hub>(execs, d.broker, d.namespaces, d.formats);
+
+  jwt_verifier_ptr verifier;
+  if (!d.cfg.auth.token_hmac_secret.empty() || !d.cfg.auth.token_rsa_public_key.empty()) {
+    std::string err;
+    verifier = jwt_verifier::create(to_jwt_config(d.cfg), err);
+    if (!verifier) {
+      why = "token verifier: " + err;
+      return std::make_error_code(std::errc::invalid_argument);
+    }
+  }
+  d.auth = std::make_unique<jwt_authenticator>(std::move(verifier));
+
+  d.metrics = std::make_unique<metrics_registry>(d.srv->threads());
+  d.latency = &d.metrics->add_histogram(
+      "duplex_publish_to_write_seconds",
+      "Time from a publication's acceptance to its write on a subscriber's connection (sampled).",
+      latency_buckets_us, 1'000'000);
+
+  centrifuge::node_options no;
+  no.ping_interval = d.cfg.client.ping_interval;
+  no.pong_timeout = d.cfg.client.pong_timeout;
+  no.max_output_bytes = d.cfg.client.max_output_bytes;
+  no.max_channels_per_client = d.cfg.client.max_channels_per_client == 0
+                                   ? static_cast<std::size_t>(-1)
+                                   : d.cfg.client.max_channels_per_client;
+  no.anonymous_connect = d.cfg.auth.allow_anonymous;
+  no.version = version_string;
+  no.limits.max_frame_bytes = d.cfg.client.max_message_size;
+  no.limits.max_command_bytes = d.cfg.client.max_message_size;
+  histogram* lat = d.latency;
+  no.observe_delivery_latency = [lat](std::uint64_t us) { lat->observe(us); };
+  d.node = std::make_unique<centrifuge::node>(*d.hub, d.centrifuge_formats, d.auth.get(), no);
+
+  api_options ao;
+  ao.key = d.cfg.auth.api_key;
+  ao.insecure = d.cfg.auth.api_insecure;
+  ao.version = version_string;
+  d.api = std::make_unique<api_handler>(*d.hub, d.node.get(), ao);
+
+  d.register_metrics();
+  d.add_routes();
+  // Each loop thread writes its own metric shards.
+  for (std::size_t i = 0; i < d.srv->threads(); ++i) {
+    d.srv->thread_executor(i).post([i] { metrics_registry::bind_thread(i); });
+  }
+  executor* ex0 = &d.srv->thread_executor(0);
+  ex0->post([&d, ex0] { d.schedule_sweep(*ex0); });  // timers belong to their loop thread
+
+  if (auto ec = d.srv->listen()) {
+    why = "cannot listen on " + d.cfg.listen.host + ":" + std::to_string(d.cfg.listen.port) + ": " +
+          ec.message();
+    return ec;
+  }
+  return {};
+}
+
+void app::impl::schedule_sweep(executor& ex) {
+  // Releases idle channel streams and empty presence sets of the memory broker.
+  ex.run_after(std::chrono::seconds(60), [this, &ex] {
+    broker.sweep();
+    schedule_sweep(ex);
+  });
+}
+
+void app::impl::register_metrics() {
+  metrics_registry& m = *metrics;
+  centrifuge::node* n = node.get();
+  hub::channel_hub* h = hub.get();
+  using st = centrifuge::shard_stats;
+  auto total = [n](st::value st::*member) {
+    return [n, member] { return static_cast<double>(n->total(member)); };
+  };
+  m.add_gauge_fn("duplex_connections", "Open client connections (Centrifugo protocol).",
+                 total(&st::connections));
+  m.add_gauge_fn("duplex_subscriptions", "Channel subscriptions on this node.", [h] {
+    double sum = 0;
+    for (const auto& [name, count] : h->channels()) sum += static_cast<double>(count);
+    return sum;
+  });
+  m.add_gauge_fn("duplex_channels", "Channels with at least one subscriber on this node.",
+                 [h] { return static_cast<double>(h->channels().size()); });
+  m.add_counter_fn("duplex_connects_total", "Successful connect commands.", total(&st::connects));
+  m.add_counter_fn("duplex_commands_total", "Client protocol commands received.",
+                   total(&st::commands));
+  m.add_counter_fn("duplex_messages_in_total", "Client messages (frames) received.",
+                   total(&st::messages_in));
+  m.add_counter_fn("duplex_messages_out_total", "Messages (replies and pushes) written to clients.",
+                   total(&st::messages_out));
+  m.add_counter_fn("duplex_bytes_in_total", "Bytes of client messages received.", total(&st::bytes_in));
+  m.add_counter_fn("duplex_bytes_out_total", "Bytes of messages written to clients.",
+                   total(&st::bytes_out));
+  m.add_counter_fn("duplex_publications_total", "Publications accepted on this node.",
+                   [h] { return static_cast<double>(h->published()); });
+  m.add_counter_fn("duplex_deliveries_total", "Publication pushes written to subscribers.",
+                   total(&st::publications_out));
+  m.add_counter_fn("duplex_slow_consumer_total", "Slow-consumer policy applications, by action.",
+                   total(&st::slow_drops), {{"action", "drop"}});
+  m.add_counter_fn("duplex_slow_consumer_total", "Slow-consumer policy applications, by action.",
+                   total(&st::slow_disconnects), {{"action", "disconnect"}});
+  m.add_counter_fn("duplex_recoveries_total", "Subscriptions with recovery, by outcome.",
+                   total(&st::recoveries), {{"result", "complete"}});
+  m.add_counter_fn("duplex_recoveries_total", "Subscriptions with recovery, by outcome.",
+                   total(&st::recoveries_failed), {{"result", "incomplete"}});
+  m.add_counter_fn("duplex_client_errors_total", "Error replies sent to clients.", total(&st::errors));
+  m.add_counter_fn("duplex_disconnects_total", "Connections the server closed with a disconnect code.",
+                   total(&st::disconnects));
+  m.add_counter_fn("duplex_bad_requests_total", "Protocol violations (disconnect 3501).",
+                   total(&st::bad_requests));
+}
+
+void app::impl::add_routes() {
+  centrifuge::add_websocket_endpoint(*srv, *node, "/connection/websocket", to_websocket_options(cfg));
+
+  duplex::websocket_options echo_opt{.permessage_deflate = true};
+  srv->websocket("/echo", echo_opt,
+                 {.on_message = [](duplex::websocket& ws, std::string_view msg,
+                                   duplex::message_type type) { ws.send(msg, type); }});
+
+  duplex::server* s = srv.get();
+  api_handler* a = api.get();
+  for (const char* method : api_methods) {
+    std::string m = method;
+    srv->route("POST", "/api/" + m, [s, a, m](const http_request& req, http_responder reply) {
+      if (!a->authorized(req.header("X-API-Key"), req.header("Authorization"))) {
+        api_response r = unauthorized_response();
+        return reply({.status = r.status, .content_type = "application/json", .body = r.body});
+      }
+      executor& ex = s->thread_executor(duplex::server::current_thread_index());
+      a->handle(m, req.body, &ex, [reply](api_response r) {
+        reply({.status = r.status, .content_type = "application/json", .body = std::move(r.body)});
+      });
+    });
+  }
+  if (cfg.metrics_enabled) {
+    metrics_registry* m = metrics.get();
+    srv->get("/metrics", [m](std::string_view) {
+      duplex::http_reply r;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      m->render(r.body);
+      return r;
+    });
+  }
+  srv->get("/health", [](std::string_view) { return duplex::http_reply{.status = 200, .body = "ok\n"}; });
+  if (!web_root.empty()) {
+    if (std::filesystem::is_directory(web_root)) srv->static_files("/", web_root);
+    else spdlog::warn("web root {} is not a folder: no demo pages", web_root);
+  }
+}
+
+std::uint16_t app::port() const { return impl_->srv ? impl_->srv->port() : 0; }
+
+void app::run() {
+  if (impl_->srv) impl_->srv->run();
+}
+
+void app::stop() {
+  if (impl_->srv) impl_->srv->stop();
+}
+
+std::string app::metrics_text() const {
+  std::string out;
+  if (impl_->metrics) impl_->metrics->render(out);
+  return out;
+}
+
+}  // namespace duplex::service
