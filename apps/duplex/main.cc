@@ -38,7 +38,9 @@ bool load(const duplex::service::config_flags& flags, config& out) {
 int serve(const duplex::service::config_flags& flags) {
   config cfg;
   if (!load(flags, cfg)) return 2;
-  duplex::log::init(cfg.log.level);
+  duplex::log::init(cfg.log.level, cfg.log.format == duplex::service::log_format::json
+                                        ? duplex::log::format::json
+                                        : duplex::log::format::text);
 
   sigset_t signals;
   sigemptyset(&signals);

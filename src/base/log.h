@@ -14,7 +14,10 @@ enum class level { trace, debug, info, warn, error, critical, off };
 
 // Installs a colored stderr logger as spdlog's default, with a pattern that shows the thread id
 // (one loop per thread makes that the useful context) and sets its level.
-void init(level lvl);
+// text: "2026-11-25T15:00:00.123 I [thread] message"; json: one JSON object per line
+// {"time","level","thread","msg"} for log collectors.
+enum class format { text, json };
+void init(level lvl, format fmt = format::text);
 
 // Parses "trace", "debug", "info", "warn" (or "warning"), "error", "critical", "off";
 // case-sensitive; nullopt for anything else (the caller reports the bad config value).

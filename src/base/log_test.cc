@@ -28,5 +28,19 @@ TEST(Log, InitSetsDefaultLoggerAndMayRepeat) {
   init(level::info);
 }
 
+TEST(Log, JsonFormatEscapesTheMessage) {
+  init(level::info, format::json);
+  testing::internal::CaptureStderr();
+  spdlog::info("say \"hi\"\\ {}", std::string("line\nnext\x01"));
+  spdlog::default_logger()->flush();
+  const std::string out = testing::internal::GetCapturedStderr();
+  init(level::info);
+  EXPECT_EQ(out.rfind("{\"time\":\"", 0), 0u) << out;
+  EXPECT_NE(out.find(R"("level":"info")"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("msg":"say \"hi\"\\ line\nnext\u0001"})"), std::string::npos) << out;
+  EXPECT_EQ(out.back(), '\n');
+  EXPECT_EQ(out.find('\n'), out.size() - 1) << "one line per message";
+}
+
 }  // namespace
 }  // namespace duplex::log

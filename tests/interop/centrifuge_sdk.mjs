@@ -366,6 +366,26 @@ async function cutAndPublish(channel, count) {
   console.log('bad input: 3501/1009 closes, 107/104 errors, witness unaffected');
 }
 
+// ---- /metrics reflects what happened --------------------------------------------------------
+
+{
+  const res = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+  const text = await res.text();
+  check(res.status === 200, `/metrics answered ${res.status}`);
+  const value = (series) => {
+    const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+    return line === undefined ? NaN : Number(line.slice(series.length + 1));
+  };
+  check(value('duplex_recoveries_total{result="complete"}') >= 1, 'metrics: no complete recovery counted');
+  check(value('duplex_recoveries_total{result="incomplete"}') >= 1, 'metrics: no incomplete recovery counted');
+  check(value('duplex_publications_total') === 556,  // 2 room + 1 news + 501 + 51 recovery + 1 witness
+    `metrics: publications ${value('duplex_publications_total')}`);
+  check(value('duplex_bad_requests_total') >= 4, `metrics: bad requests ${value('duplex_bad_requests_total')}`);
+  check(value('duplex_publish_to_write_seconds_count') >= 1, 'metrics: no latency observation');
+  check(Number.isFinite(value('duplex_connections')), 'metrics: no duplex_connections');
+  console.log('metrics: recoveries, publications, bad requests, latency histogram counted');
+}
+
 // ---- shutdown: clients are told to reconnect elsewhere (3001) and the server exits 0 ---------
 
 {
