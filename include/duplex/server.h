@@ -36,6 +36,9 @@ namespace duplex {
 // The library's thread interface (src/base/executor.h: post a task to a thread, timers).
 // Declared only: a public header names our own types without including internal headers.
 class executor;
+namespace http {
+class route_target;  // src/http/server_connection.h; for internal_route()
+}
 
 struct server_options {
   std::string host = "0.0.0.0";  // "::" for dual-stack IPv6
@@ -130,6 +133,13 @@ class server {
   // std::invalid_argument for any other method name (a programming error, at set-up).
   server& route(std::string_view method, std::string path,
                 std::function<void(const http_request&, http_responder)> handler);
+  // For the library's own layers above the WebSocket core (SSE, Centrifugo transports, the
+  // service): `method` at `path` (or every path under it when `prefix`) is served by an
+  // http::route_target made once per loop thread by make(loop index), which may take the
+  // stream over (long-lived responses). Applications use route() instead.
+  using target_factory = std::function<std::unique_ptr<http::route_target>(std::size_t loop_index)>;
+  server& internal_route(std::string_view method, std::string path, target_factory make,
+                         bool prefix = false);
   // Runs once when graceful stop begins, on the thread running run(), before connections are
   // told to go away (e.g. to stop producers that would publish into closing connections).
   server& on_stop(std::function<void()> fn);

@@ -233,8 +233,15 @@ struct server::impl {
     std::string path;
     http_route::handler fn;
   };
+  struct internal_endpoint {
+    http::method verb;
+    std::string path;
+    target_factory make;
+    bool prefix;
+  };
   // Everything one loop thread owns. Made by prepare(); the site by listen().
   struct loop_state {
+    std::size_t index = 0;
     http::site site;
     std::unique_ptr<http::server_context> http;
     std::vector<std::unique_ptr<http::route_target>> targets;
@@ -249,6 +256,7 @@ struct server::impl {
   std::vector<static_mount> mounts;
   std::vector<std::unique_ptr<get_endpoint>> gets;
   std::vector<std::unique_ptr<route_endpoint>> routes;
+  std::vector<internal_endpoint> internal_routes;
   std::vector<std::function<void()>> stop_callbacks;
   ws_endpoint* any_path = nullptr;  // websocket("*"): every path not routed otherwise
 
@@ -298,6 +306,11 @@ void server::impl::build_site(loop_state& st) {
   for (auto& r : routes) {
     auto id = add_target(std::make_unique<http_route>(r->fn, *st.http));
     st.site.routes.add(r->verb, r->path, id);
+  }
+  for (auto& r : internal_routes) {
+    auto id = add_target(r.make(st.index));
+    if (r.prefix) st.site.routes.add_prefix(r.verb, r.path, id);
+    else st.site.routes.add(r.verb, r.path, id);
   }
   for (auto& m : mounts) {
     auto id = add_target(std::make_unique<static_route>(*m.files, *st.http));
@@ -412,6 +425,17 @@ server& server::route(std::string_view method, std::string path,
   return *this;
 }
 
+server& server::internal_route(std::string_view method, std::string path, target_factory make,
+                               bool prefix) {
+  const http::method verb = http::method_from_string(method);
+  if (verb == http::method::other) {
+    throw std::invalid_argument("duplex::server::internal_route: unsupported method \"" +
+                                std::string(method) + "\"");
+  }
+  impl_->internal_routes.push_back({verb, std::move(path), std::move(make), prefix});
+  return *this;
+}
+
 server& server::on_stop(std::function<void()> fn) {
   impl_->stop_callbacks.push_back(std::move(fn));
   return *this;
@@ -423,7 +447,10 @@ std::error_code server::prepare() {
   const unsigned threads =
       d.options.threads ? d.options.threads : std::max(1u, std::thread::hardware_concurrency());
   d.group = std::make_unique<net::loop_group>(threads);
-  for (unsigned i = 0; i < threads; ++i) d.loops.push_back(std::make_unique<impl::loop_state>());
+  for (unsigned i = 0; i < threads; ++i) {
+    d.loops.push_back(std::make_unique<impl::loop_state>());
+    d.loops.back()->index = i;
+  }
   d.group->start([](net::loop&, std::size_t i) { t_loop_index = i; });
   return {};
 }
