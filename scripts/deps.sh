@@ -6,7 +6,9 @@
 # The one list of packages lives here. Each run asks dpkg what is missing and installs only
 # that (apt-get update runs once, and only when something is missing), so it is cheap to call
 # from every script that needs a tool. The `test` group also installs the pinned npm peers of
-# tests/interop/ with `npm ci` when node_modules is missing or older than package-lock.json.
+# tests/interop/, and the `build` group the npm packages the demo pages are bundled from (web/:
+# esbuild, centrifuge, yjs), each with `npm ci` when node_modules is missing or older than
+# package-lock.json.
 # Node.js itself comes with the machine: never apt-install nodejs or npm here (Debian's would
 # replace Node 20).
 set -euo pipefail
@@ -67,15 +69,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-if [ $want_test = 1 ]; then
-  interop="$root/tests/interop"
+# npm_ci DIR: the pinned packages of DIR/package-lock.json, unless DIR/node_modules is newer.
+npm_ci() {
+  local dir="$root/$1"
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    # Not installed on purpose (see the header); the Node interop tests then skip, or fail in CI.
+    # Not installed on purpose (see the header); the Node interop tests then skip, or fail in
+    # CI, and the demo pages are copied without their bundled scripts.
     echo "deps.sh: node/npm not found; the machine's Node.js 20 is expected (not installed here)" >&2
-  elif [ ! -d "$interop/node_modules" ] || [ "$interop/package-lock.json" -nt "$interop/node_modules" ]; then
-    echo "deps.sh: npm ci in tests/interop"
-    # --ignore-scripts: nothing here needs an install script, and none may download a browser.
-    (cd "$interop" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
-    touch "$interop/node_modules"
+  elif [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+    echo "deps.sh: npm ci in $1"
+    # --ignore-scripts: nothing here needs an install script, and none may download a browser
+    # (esbuild's binary comes as its platform package, @esbuild/linux-x64).
+    (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+    touch "$dir/node_modules"
   fi
-fi
+}
+
+if [ $want_build = 1 ]; then npm_ci web; fi
+if [ $want_test = 1 ]; then npm_ci tests/interop; fi

@@ -1,6 +1,7 @@
 // duplex — the server program.
 //
 //   duplex serve [--config FILE] [--port N] ...   run the server (service::app)
+//   duplex serve --demo ...                       ... plus simulated prices in ticker.prices
 //   duplex genconfig [FILE]                        write a commented starter config
 //   duplex checkconfig [--config FILE] ...         validate the configuration and summarise it
 //   duplex gentoken --user ID [--ttl 24h] [--channel C]...  print a connection token (HS256)
@@ -35,7 +36,7 @@ bool load(const duplex::service::config_flags& flags, config& out) {
   return true;
 }
 
-int serve(const duplex::service::config_flags& flags) {
+int serve(const duplex::service::config_flags& flags, bool demo) {
   config cfg;
   if (!load(flags, cfg)) return 2;
   duplex::log::init(cfg.log.level, cfg.log.format == duplex::service::log_format::json
@@ -49,6 +50,7 @@ int serve(const duplex::service::config_flags& flags) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   duplex::service::app app(cfg, DUPLEX_WEB_ROOT);
+  if (demo) app.enable_demo_ticker();
   std::string why;
   if (auto ec = app.start(why)) {
     std::fprintf(stderr, "duplex: %s\n", why.c_str());
@@ -63,6 +65,7 @@ int serve(const duplex::service::config_flags& flags) {
               cfg.auth.api_key.empty() && !cfg.auth.api_insecure ? " (disabled: no api_key)" : "");
   std::printf("  metrics, health      http://localhost:%u/metrics  /health\n", port);
   std::printf("  WebSocket echo       ws://localhost:%u/echo\n", port);
+  if (demo) std::printf("  demo ticker          ticker.prices (SSE: /events?channel=ticker.prices)\n");
   std::fflush(stdout);
 
   std::thread waiter([&] {
@@ -87,6 +90,9 @@ int main(int argc, char** argv) {
   duplex::service::config_flags serve_flags;
   auto* serve_cmd = cli.add_subcommand("serve", "run the server");
   duplex::service::add_serve_flags(*serve_cmd, serve_flags);
+  bool serve_demo = false;
+  serve_cmd->add_flag("--demo", serve_demo,
+                      "publish simulated prices into ticker.prices (the ticker demo page)");
 
   std::string genconfig_path;
   auto* genconfig_cmd = cli.add_subcommand("genconfig", "write a commented starter config file");
@@ -108,7 +114,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(cli, argc, argv);
 
-  if (*serve_cmd) return serve(serve_flags);
+  if (*serve_cmd) return serve(serve_flags, serve_demo);
   if (*genconfig_cmd) {
     const std::string text = duplex::service::genconfig_text();
     if (genconfig_path.empty()) {

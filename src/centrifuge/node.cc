@@ -5,6 +5,7 @@
 
 #include "centrifuge/codec/push_encoder.h"
 #include "centrifuge/session.h"
+#include "centrifuge/stream_formats.h"
 #include "ws/frame.h"
 #include "ws/protocol.h"
 
@@ -47,6 +48,7 @@ shared_payload encode_websocket_json(hub::push_kind kind, const hub::publication
 formats node::register_formats(hub::format_registry& registry) {
   formats f;
   f.websocket_json = registry.add("centrifuge-json/websocket", encode_websocket_json);
+  register_stream_formats(registry, f);
   return f;
 }
 
@@ -63,6 +65,12 @@ node::~node() = default;
 std::uint64_t node::total(shard_stats::value shard_stats::*member) const noexcept {
   std::uint64_t sum = 0;
   for (const auto& s : shards_) sum += (s->stats.*member).get();
+  return sum;
+}
+
+std::uint64_t node::connections_of(transport_kind k) const noexcept {
+  std::uint64_t sum = 0;
+  for (const auto& s : shards_) sum += s->stats.by_transport[static_cast<std::size_t>(k)].get();
   return sum;
 }
 

@@ -12,6 +12,7 @@
 // thread: they post one task per shard. shard_state members belong to their loop thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -26,6 +27,7 @@
 #include "centrifuge/authenticator.h"
 #include "centrifuge/codec/command.h"
 #include "centrifuge/codec/command_parser.h"
+#include "centrifuge/transport_kind.h"
 #include "hub/channel_hub.h"
 #include "hub/wire_format.h"
 
@@ -57,6 +59,12 @@ struct node_options {
 // Wire formats the Centrifugo sessions use (ids in the hub's registry).
 struct formats {
   hub::wire_format websocket_json{};  // a JSON push in one WebSocket text frame
+  // Emulation and unidirectional transports (stream_formats.h, http_transports.h).
+  hub::wire_format http_stream_json{};      // a push line in one HTTP chunk
+  hub::wire_format sse_json{};              // a push as one SSE event
+  hub::wire_format uni_websocket_json{};    // a bare Push object in one WebSocket text frame
+  hub::wire_format uni_sse_json{};          // a bare Push object as one SSE event
+  hub::wire_format uni_http_stream_json{};  // a bare Push object line in one HTTP chunk
 };
 
 // Counters of one shard: written by its loop thread (relaxed atomics, no locked instruction),
@@ -87,6 +95,7 @@ struct shard_stats {
   value slow_disconnects;  // connections closed for a slow consumer (3008)
   value recoveries;        // subscribe with recover that was complete
   value recoveries_failed; // subscribe with recover that was not (position lost)
+  std::array<value, transport_kind_count> by_transport;  // current sessions per transport
 };
 
 // One loop thread's share of the node.
@@ -134,6 +143,8 @@ class node {
 
   // Sum of a counter over shards (any thread).
   std::uint64_t total(shard_stats::value shard_stats::*member) const noexcept;
+  // Current sessions over transport `k`, summed over shards (any thread).
+  std::uint64_t connections_of(transport_kind k) const noexcept;
 
  private:
   // Runs fn(shard index, state) on every shard's thread; done(sum of returns) after all.

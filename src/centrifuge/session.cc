@@ -108,14 +108,17 @@ struct session::connect_wait {
   std::vector<sub> subs;
 };
 
-session::session(node& n, std::size_t shard, transport& t, hub::wire_format format)
-    : node_(n), shard_(shard), transport_(t), format_(format) {
+session::session(node& n, std::size_t shard, transport& t, hub::wire_format format,
+                 transport_kind kind)
+    : node_(n), shard_(shard), transport_(t), format_(format), kind_(kind) {
   home().stats.connections.add();
+  home().stats.by_transport[static_cast<std::size_t>(kind_)].add();
 }
 
 session::~session() {
   DUPLEX_ASSERT(state_ == state::closed || state_ == state::initial);
   home().stats.connections.sub();
+  home().stats.by_transport[static_cast<std::size_t>(kind_)].sub();
 }
 
 executor& session::exec() const { return node_.hub().shard_at(shard_).exec(); }
@@ -282,7 +285,8 @@ void session::finish_connect(const std::shared_ptr<connect_wait>& w) {
   cr.ttl = w->ttl;
   cr.subs = subs;
   cr.ping = static_cast<std::uint32_t>(opt.ping_interval.count() / 1000);
-  cr.pong = cr.ping > 0;
+  cr.pong = cr.ping > 0 && pongs_expected_;
+  cr.session = session_id_;
   cr.node = opt.node_name;
   std::string& out = reply_buffer();
   append_separator(out);
@@ -585,6 +589,7 @@ void session::on_ping_timer() {
   append_separator(out);
   encode_server_ping(out);
   flush_reply(out);
+  if (!pongs_expected_) return arm_ping();  // unidirectional: nobody can answer
   awaiting_pong_ = true;
   // Check for the pong after pong_timeout, then ping again at the next interval.
   ping_timer_ = exec().run_after(opt.pong_timeout, [this] {

@@ -43,6 +43,7 @@
 #include "base/shared_payload.h"
 #include "centrifuge/codec/codes.h"
 #include "centrifuge/codec/command.h"
+#include "centrifuge/transport_kind.h"
 #include "hub/shard.h"
 #include "hub/subscriber.h"
 
@@ -71,14 +72,23 @@ class transport {
 
 class session final : public hub::subscriber, public std::enable_shared_from_this<session> {
  public:
-  // `shard` is the index of the loop thread the connection lives on.
-  session(node& n, std::size_t shard, transport& t, hub::wire_format format);
+  // `shard` is the index of the loop thread the connection lives on; `kind` is counted in the
+  // shard's stats (by_transport) for the session's lifetime.
+  session(node& n, std::size_t shard, transport& t, hub::wire_format format,
+          transport_kind kind = transport_kind::websocket);
   ~session();
   session(const session&) = delete;
   session& operator=(const session&) = delete;
 
   // Arms the stale timer (connect must arrive in time). Call once, after construction.
   void start();
+  // Before the connect: the emulation session id, sent as the connect result's `session`
+  // (with node_options::node_name as `node`); clients name it in their /emulation requests.
+  void set_session_id(std::string id) { session_id_ = std::move(id); }
+  // Before the connect: false for unidirectional transports, whose clients cannot answer
+  // pings: pings are still sent (as liveness for the client), no pong is awaited, and the
+  // connect result says `pong: false`. Default true.
+  void set_pongs_expected(bool on) noexcept { pongs_expected_ = on; }
   // One inbound frame (a WebSocket text message, an emulation POST body).
   void on_frame(std::string_view frame);
   // The transport is gone: leaves every channel and the registry, cancels timers. No
@@ -149,6 +159,9 @@ class session final : public hub::subscriber, public std::enable_shared_from_thi
   std::size_t shard_;
   transport& transport_;
   hub::wire_format format_;
+  transport_kind kind_;
+  bool pongs_expected_ = true;
+  std::string session_id_;
   hub::client_info info_;
   hub::credential cred_ = hub::credential::anonymous;
   state state_ = state::initial;

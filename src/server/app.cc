@@ -7,13 +7,17 @@
 
 #include "base/executor.h"
 #include "centrifuge/node.h"
+#include "centrifuge/http_transports.h"
 #include "centrifuge/websocket_endpoint.h"
 #include "duplex/server.h"
 #include "hub/channel_hub.h"
 #include "hub/memory_broker.h"
 #include "server/api.h"
+#include "server/demo_ticker.h"
+#include "server/events_endpoint.h"
 #include "server/jwt_authenticator.h"
 #include "server/metrics.h"
+#include "server/raw_ws_endpoint.h"
 
 namespace duplex::service {
 
@@ -39,6 +43,8 @@ struct app::impl {
 
   hub::format_registry formats;
   centrifuge::formats centrifuge_formats;
+  events_formats sse_formats;        // /events
+  hub::wire_format raw_ws_format{};  // /ws
   hub::namespace_table namespaces;
   hub::memory_broker broker;
   std::unique_ptr<duplex::server> srv;
@@ -47,7 +53,11 @@ struct app::impl {
   std::unique_ptr<centrifuge::node> node;
   std::unique_ptr<metrics_registry> metrics;
   std::unique_ptr<api_handler> api;
+  std::unique_ptr<events_endpoint> events;  // /events (SSE)
+  std::unique_ptr<raw_ws_endpoint> raw_ws;  // /ws (raw WebSocket)
   histogram* latency = nullptr;
+  bool demo = false;                    // --demo: run the ticker publisher
+  std::unique_ptr<demo_ticker> ticker;  // on loop thread 0; outlives the loops (~app)
 
   void register_metrics();
   void add_routes();
@@ -68,6 +78,8 @@ app::~app() {
 std::error_code app::start(std::string& why) {
   impl& d = *impl_;
   d.centrifuge_formats = centrifuge::node::register_formats(d.formats);
+  d.sse_formats = events_endpoint::register_formats(d.formats);
+  d.raw_ws_format = raw_ws_endpoint::register_format(d.formats);
   d.namespaces = to_namespace_table(d.cfg);
   d.srv = std::make_unique<duplex::server>(to_server_options<duplex::server_options>(d.cfg));
   if (auto ec = d.srv->prepare()) {
@@ -124,6 +136,10 @@ std::error_code app::start(std::string& why) {
   }
   executor* ex0 = &d.srv->thread_executor(0);
   ex0->post([&d, ex0] { d.schedule_sweep(*ex0); });  // timers belong to their loop thread
+  if (d.demo) {
+    d.ticker = std::make_unique<demo_ticker>(*d.hub, *ex0);
+    ex0->post([t = d.ticker.get()] { t->start(); });
+  }
 
   if (auto ec = d.srv->listen()) {
     why = "cannot listen on " + d.cfg.listen.host + ":" + std::to_string(d.cfg.listen.port) + ": " +
@@ -185,10 +201,40 @@ void app::impl::register_metrics() {
                    total(&st::disconnects));
   m.add_counter_fn("duplex_bad_requests_total", "Protocol violations (disconnect 3501).",
                    total(&st::bad_requests));
+  for (std::size_t k = 0; k < centrifuge::transport_kind_count; ++k) {
+    const auto kind = static_cast<centrifuge::transport_kind>(k);
+    m.add_gauge_fn("duplex_connections_by_transport",
+                   "Open Centrifugo protocol connections, by transport.",
+                   [n, kind] { return static_cast<double>(n->connections_of(kind)); },
+                   {{"transport", std::string(centrifuge::name_of(kind))}});
+  }
 }
 
 void app::impl::add_routes() {
   centrifuge::add_websocket_endpoint(*srv, *node, "/connection/websocket", to_websocket_options(cfg));
+  // Plain SSE and raw WebSocket on the hub (events_endpoint.h, raw_ws_endpoint.h). No config
+  // keys of their own yet: the SSE heartbeat follows client.ping_interval (25 s by default,
+  // under the usual 60 s proxy idle timeouts), limits come from [client] and [auth].
+  const std::size_t max_chans = cfg.client.max_channels_per_client == 0
+                                    ? static_cast<std::size_t>(-1)
+                                    : cfg.client.max_channels_per_client;
+  events = std::make_unique<events_endpoint>(
+      *hub, sse_formats, auth.get(),
+      events_options{.heartbeat = cfg.client.ping_interval,
+                     .max_output_bytes = cfg.client.max_output_bytes,
+                     .max_channels = max_chans,
+                     .anonymous = cfg.auth.allow_anonymous,
+                     .allowed_origins = cfg.client.allowed_origins});
+  events->add_to(*srv, "/events");
+  raw_ws = std::make_unique<raw_ws_endpoint>(
+      *hub, raw_ws_format, auth.get(),
+      raw_ws_options{.max_output_bytes = cfg.client.max_output_bytes,
+                     .max_channels = max_chans,
+                     .anonymous = cfg.auth.allow_anonymous});
+  raw_ws->add_to(*srv, "/ws", to_websocket_options(cfg));
+  // Centrifugo's other transports: emulation (http_stream, sse + /emulation), unidirectional
+  // (uni_websocket, uni_sse, uni_http_stream); their stop hook sends 3001 to open streams.
+  centrifuge::add_fallback_endpoints(*srv, *node, {.uni_websocket = to_websocket_options(cfg)});
 
   duplex::websocket_options echo_opt{.permessage_deflate = true};
   srv->websocket("/echo", echo_opt,
@@ -225,6 +271,8 @@ void app::impl::add_routes() {
     else spdlog::warn("web root {} is not a folder: no demo pages", web_root);
   }
 }
+
+void app::enable_demo_ticker() noexcept { impl_->demo = true; }
 
 std::uint16_t app::port() const { return impl_->srv ? impl_->srv->port() : 0; }
 

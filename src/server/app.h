@@ -33,6 +33,10 @@ class app {
   app(const app&) = delete;
   app& operator=(const app&) = delete;
 
+  // Before start(): also run the `--demo` publisher (simulated prices into ticker.prices,
+  // server/demo_ticker.h) on loop thread 0 once the server starts.
+  void enable_demo_ticker() noexcept;
+
   // Builds everything and opens the listeners. On error nothing is served; `why` says what.
   std::error_code start(std::string& why);
   std::uint16_t port() const;

@@ -1,9 +1,11 @@
-// The demo page of `duplex serve` in headless Chromium (Debian's, driven by playwright-core):
-// the page is served by duplex itself (static files), opens its WebSocket to /echo, and a
-// message typed into the form comes back. Also checks /health and a 404.
+// The demo pages of `duplex serve` in headless Chromium (Debian's, driven by playwright-core):
+// the index links every demo; the echo page, served by duplex itself (static files), opens its
+// WebSocket to /echo, and a message typed into the form comes back. Also checks /health and a
+// 404.
 //
 //   node demo_page.mjs DUPLEX
 import { bound, check, importPeer, launchChromium, requireExecutable, startListening } from './support.mjs';
+import { screenshot } from './demo_support.mjs';
 
 const { chromium } = await importPeer('playwright-core');
 const done = bound(100000);
@@ -19,7 +21,15 @@ check(missing.status === 404, `/no-such-page answered ${missing.status}, expecte
 const browser = await launchChromium(chromium);
 try {
   const page = browser.page;
+  // The index lists every demo; the echo demo is its own page.
   await page.goto(`${base}/`);
+  check((await page.title()).startsWith('duplex'), `index title ${JSON.stringify(await page.title())}`);
+  const links = await page.$$eval('ul.demos a', (as) => as.map((a) => a.getAttribute('href')));
+  for (const want of ['/chat.html', '/editor.html', '/ticker.html', '/echo.html']) {
+    check(links.includes(want), `index links ${JSON.stringify(links)} lack ${want}`);
+  }
+  await screenshot(page, 'demo-index');
+  await page.goto(`${base}/echo.html`);
   await page.waitForSelector('.status.ok', { timeout: 10000 });
   const status = await page.textContent('#status');
   check(status.includes('permessage-deflate'), `status line ${JSON.stringify(status)}`);
@@ -29,7 +39,8 @@ try {
     await page.waitForFunction((t) => [...document.querySelectorAll('li.in')]
       .some((li) => li.textContent === `← ${t}`), text, { timeout: 10000 });
   }
-  console.log('demo page: two messages typed and echoed');
+  await screenshot(page, 'demo-echo');
+  console.log('demo page: index links every demo; two messages typed and echoed');
 } finally {
   await browser.close();
 }

@@ -1,0 +1,56 @@
+// The Centrifugo protocol's other transports (centrifugal.dev docs/transports/*):
+//
+//   bidirectional emulation   POST /connection/http_stream  (body: the connect command)
+//                             GET  /connection/sse?cf_connect=<connect command>
+//                             POST /emulation  {"session","node","data"}: later commands
+//   unidirectional            GET  /connection/uni_websocket  (first message: ConnectRequest)
+//                             GET|POST /connection/uni_sse  (cf_connect query, or the body)
+//                             POST /connection/uni_http_stream  (body: ConnectRequest)
+//
+// Each connection is a centrifuge::session (session.h) whose transport writes to a long-lived
+// response (sse::stream_response) or, for uni_websocket, a WebSocket. Emulation streams get a
+// random session id (with the owning loop's index) in their connect reply; an /emulation POST
+// may land on any loop: it is handed to the owner's executor, which runs the commands on the
+// session (replies go down the stream, as the protocol says) and the POST is answered 204 on
+// its own loop. Unknown session or node -> 404 (centrifuge-js then closes and reconnects);
+// malformed body -> 400.
+//
+// Bad connect input is refused before a stream opens: 400 when the connect is not JSON
+// (bidirectional: not one JSON object per line; unidirectional: not one JSON object), 413
+// over max_connect_bytes. A connect the session refuses ends the stream with a disconnect push.
+//
+// Server stop: an on_stop hook disconnects every session of these transports with 3001
+// "shutdown" (a disconnect push, then the stream ends), so `duplex serve` stops quickly with
+// streams open.
+//
+// Thread safety: set-up only (before listen()); everything else runs on loop threads.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "centrifuge/node.h"
+#include "duplex/server.h"
+
+namespace duplex::centrifuge {
+
+struct fallback_options {
+  std::string http_stream_path = "/connection/http_stream";
+  std::string sse_path = "/connection/sse";
+  std::string emulation_path = "/emulation";
+  std::string uni_websocket_path = "/connection/uni_websocket";
+  std::string uni_sse_path = "/connection/uni_sse";
+  std::string uni_http_stream_path = "/connection/uni_http_stream";
+  // Longest connect command (body or decoded query); Centrifugo's default is 64 KiB.
+  std::size_t max_connect_bytes = 64 * 1024;
+  // WebSocket limits for uni_websocket (as for /connection/websocket); the heartbeat,
+  // backpressure and shutdown settings are set from the node's options.
+  websocket_options uni_websocket;
+};
+
+// Adds the six endpoints and the stop hook. `n` must outlive the server's run(). The loops'
+// indexes must be the hub's shard indexes (as app.cc builds them).
+void add_fallback_endpoints(duplex::server& srv, node& n, fallback_options options);
+
+}  // namespace duplex::centrifuge
