@@ -30,7 +30,12 @@ void for_each_line(std::string_view lines, Fn&& fn) {
   }
 }
 
+// nlohmann's lexer takes a NUL byte for the end of input: "{}\0anything" would parse as {}.
+// Untrusted text with a NUL is never JSON here.
+bool has_nul(std::string_view text) { return text.find('\0') != std::string_view::npos; }
+
 bool is_json_object(std::string_view text) {
+  if (has_nul(text)) return false;
   nlohmann::json v = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   return v.is_object();
 }
@@ -95,6 +100,10 @@ std::optional<std::string> uni_connect_frame(std::string_view request) {
 }
 
 std::optional<emulation_request> parse_emulation_request(std::string_view body, std::string& why) {
+  if (has_nul(body)) {
+    why = "body contains a NUL byte";
+    return std::nullopt;
+  }
   nlohmann::json v = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (!v.is_object()) {
     why = "body is not a JSON object";

@@ -816,6 +816,10 @@ void api_handler::handle(std::string_view method, std::string_view body, executo
                               centrifuge::error_message(error_code::method_not_found)));
   }
   json req = json::object();
+  // nlohmann's lexer ends the input at a NUL byte ("{}\0garbage" would pass): refuse it.
+  if (body.find('\0') != std::string_view::npos) {
+    return finish(reply_on, done, bad_request("body contains a NUL byte"));
+  }
   if (skip_ws(body, 0) != body.size()) {
     // nlohmann's parser keeps its nesting on the heap, so deep input costs memory, not stack.
     req = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);

@@ -185,6 +185,16 @@ TEST_F(Api, PublishWithoutHistoryHasEmptyResult) {
   EXPECT_EQ(s.got[0].data, R"("hi")");
 }
 
+TEST_F(Api, BodyWithANulByteIsRefused) {
+  // nlohmann's parser stops at NUL: without the check this body would pass as {"channel":...}.
+  auto& s = sub("c1");
+  subscribe(1, s, "news");
+  api_response r = call("publish", std::string(R"({"channel":"news","data":1})") + '\0' + "junk");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("NUL"), std::string::npos) << r.body;
+  EXPECT_TRUE(s.got.empty());
+}
+
 TEST_F(Api, PublishHubErrorsStayInsideA200Reply) {
   json r = call_json("publish", R"({"channel":"nope:x","data":1})");
   EXPECT_EQ(r["error"]["code"], 102);
