@@ -1,35 +1,84 @@
 #!/usr/bin/python3
-"""The duplex benchmark: our echo server against Node `ws`, Boost.Beast and the floor server.
+"""The duplex benchmark: our servers against Node `ws`, Boost.Beast and the floor server.
 
     bench/run.py [--quick] [--reps 3] [--seconds 5] [--rate 100000] [--servers ...]
+                 [--scenarios echo|fanout|all|NAME,...]
 
-Builds what it needs (the release preset for our echo_server; bench/ standalone for the load
-generator and the peers unless the release tree already has them), then for every scenario
-measures every server in the same run, interleaved (the server order rotates each
-repetition), each on a fresh process pinned to one core with the generator on another, and
-prints one markdown table of medians. See bench/README.md for the method.
+Two families of scenarios: echo (our echo_server against the echo peers) and fan-out (`duplex
+serve` against the Node `ws` broadcast peer). Builds what it needs (the release preset for our
+binaries; bench/ standalone for the load generator and the peers unless the release tree
+already has them), then for every scenario measures every server that applies in the same run,
+interleaved (the server order rotates each repetition), each on a fresh process pinned to one
+core with the generator on another, and prints one markdown table of medians per family. See
+bench/README.md for the method.
 """
 import argparse
 import json
 import os
+import resource
 import select
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 
-SERVERS = ["duplex", "floor", "beast", "node"]
-# name -> (label, loadgen arguments). Fixed-rate scenarios get --rate/--burst from the options.
-SCENARIOS = {
-    "text32": ("32 B text", ["-c", "100", "-p", "10", "-s", "32"]),
-    "binary4k": ("4 KiB binary", ["-c", "100", "-p", "10", "-s", "4096", "--binary"]),
-    "idle": ("idle conns", []),
+SERVERS = ["duplex", "duplex-history", "floor", "beast", "node"]
+# Which servers take part in which family. Echo: `duplex` is examples/echo_server, `node` the
+# ws echo peer. Fan-out: `duplex` is `duplex serve` with history, presence and join/leave off
+# (pure fan-out), `duplex-history` the same with the default namespace's history (100
+# publications, 5 min), `node` the ws broadcast peer.
+FAMILY_SERVERS = {
+    "echo": ["duplex", "floor", "beast", "node"],
+    "fanout": ["duplex", "duplex-history", "node"],
 }
+# name -> (label, kind, loadgen arguments). Echo fixed-rate scenarios get --rate/--burst from
+# the options; fan-out ones carry their own fixed rate (publications/s) below.
+SCENARIOS = {
+    "text32": ("32 B text", "echo", ["-c", "100", "-p", "10", "-s", "32"]),
+    "binary4k": ("4 KiB binary", "echo", ["-c", "100", "-p", "10", "-s", "4096", "--binary"]),
+    "idle": ("idle conns", "idle", []),
+    "fanout1x10k": ("1 ch × 10,000 subs", "fanout", ["-c", "10000", "-k", "1", "-s", "64"]),
+    "fanout100x100": ("100 ch × 100 subs", "fanout", ["-c", "10000", "-k", "100", "-s", "64"]),
+    "subscribed_idle": ("subscribed idle conns", "subscribed", []),
+}
+# Fixed offered rates of the fan-out scenarios, publications/s: 1,000,000 deliveries/s each.
+FANOUT_RATE = {"fanout1x10k": 100, "fanout100x100": 10000}
+GROUPS = {
+    "echo": ["text32", "binary4k", "idle"],
+    "fanout": ["fanout1x10k", "fanout100x100", "subscribed_idle"],
+}
+GROUPS["all"] = GROUPS["echo"] + GROUPS["fanout"]
+# Channel options of `duplex serve` for the fan-out servers (server/config.h keys). Every
+# channel of the runs is in the default namespace; presence and join/leave stay off in both
+# (with join/leave on, 10,000 subscribers of one channel cost 50 million join pushes at setup).
+DUPLEX_CONFIGS = {
+    "duplex": """[channel]
+history_size = 0
+history_ttl = "0s"
+presence = false
+join_leave = false
+subscribe = "anonymous"
+publish = "anonymous"
+""",
+    "duplex-history": """[channel]
+history_size = 100
+history_ttl = "5m"
+presence = false
+join_leave = false
+subscribe = "anonymous"
+publish = "anonymous"
+""",
+}
+
+
+def family(scenario):
+    return "echo" if SCENARIOS[scenario][1] in ("echo", "idle") else "fanout"
 
 
 def log(msg):
@@ -41,19 +90,30 @@ def run(cmd, **kw):
     return subprocess.run(cmd, cwd=ROOT, **kw)
 
 
-def build(args):
+def build(args, scenarios):
     """Returns {name: path} of the binaries to use."""
-    release = os.path.join(ROOT, "build", "release")
+    release = os.path.abspath(args.build_dir) if args.build_dir else \
+        os.path.join(ROOT, "build", "release")
+    families = {family(sc) for sc in scenarios}
     bins = {}
     if args.duplex_bin:
         bins["duplex"] = os.path.abspath(args.duplex_bin)
-    elif not args.no_build:
-        if run(["cmake", "--preset", "release"], stdout=subprocess.DEVNULL).returncode != 0:
+    if args.duplex_serve_bin:
+        bins["duplex_serve"] = os.path.abspath(args.duplex_serve_bin)
+    ours = []
+    if "echo" in families and "duplex" not in bins:
+        ours.append("echo_server")
+    if "fanout" in families and "duplex_serve" not in bins:
+        ours.append("duplex")
+    if ours and not args.no_build:
+        configure = ["cmake", "--preset", "release"] + (["-B", release] if args.build_dir else [])
+        if run(configure, stdout=subprocess.DEVNULL).returncode != 0:
             sys.exit("run.py: `cmake --preset release` failed")
-        if run(["cmake", "--build", "--preset", "release", "--target", "echo_server"]).returncode:
-            sys.exit("run.py: building echo_server (release preset) failed; fix the build or "
-                     "pass --duplex-bin PATH")
+        if run(["cmake", "--build", release, "-j", "2", "--target"] + ours).returncode:
+            sys.exit(f"run.py: building {' '.join(ours)} (release preset) failed; fix the build "
+                     "or pass --duplex-bin / --duplex-serve-bin PATH")
     bins.setdefault("duplex", os.path.join(release, "examples", "echo_server"))
+    bins.setdefault("duplex_serve", os.path.join(release, "apps", "duplex", "duplex"))
 
     # bench/ in the release tree when the top level adds it, else standalone in build/bench.
     in_release = os.path.exists(os.path.join(release, "bench", "build.ninja")) or \
@@ -61,25 +121,40 @@ def build(args):
     bench_dir = os.path.join(release, "bench") if in_release else os.path.join(ROOT, "build", "bench")
     targets = ["duplex_loadgen", "floor_server", "beast_echo_server"]
     if not args.no_build:
-        if in_release:
-            cmd = ["cmake", "--build", "--preset", "release", "--target"] + targets
-        else:
+        if not in_release:
             if run(["cmake", "-S", BENCH, "-B", bench_dir, "-G", "Ninja",
                     "-DCMAKE_BUILD_TYPE=Release"], stdout=subprocess.DEVNULL).returncode:
                 sys.exit("run.py: configuring bench/ failed")
-            cmd = ["cmake", "--build", bench_dir, "-j", "2", "--target"] + targets
+        cmd = ["cmake", "--build", release if in_release else bench_dir, "-j", "2", "--target"] + \
+            targets
         if run(cmd).returncode:
             sys.exit("run.py: building the load generator and peers failed")
     bins["loadgen"] = os.path.join(bench_dir, "duplex_loadgen")
     bins["floor"] = os.path.join(bench_dir, "floor_server")
     bins["beast"] = os.path.join(bench_dir, "beast_echo_server")
-    for name, path in bins.items():
-        if not os.access(path, os.X_OK):
-            sys.exit(f"run.py: missing {name} binary {path}")
+    needed = {"loadgen"}
+    if "echo" in families:
+        needed |= {"duplex", "floor", "beast"}
+    if "fanout" in families:
+        needed.add("duplex_serve")
+    for name in needed:
+        if not os.access(bins[name], os.X_OK):
+            sys.exit(f"run.py: missing {name} binary {bins[name]}")
     return bins
 
 
-def server_cmd(name, bins):
+def server_cmd(name, bins, fam, workdir):
+    if fam == "fanout":
+        if name in DUPLEX_CONFIGS:
+            cfg = os.path.join(workdir, f"{name}.toml")
+            with open(cfg, "w") as f:
+                f.write(DUPLEX_CONFIGS[name])
+            return [bins["duplex_serve"], "serve", "--host", "127.0.0.1", "--port", "0",
+                    "--threads", "1", "--api-key", "bench", "--log-level", "warn",
+                    "--config", cfg]
+        if name == "node":
+            return ["node", os.path.join(BENCH, "peers", "ws_broadcast_server.js"), "--port", "0"]
+        raise ValueError(name)
     if name == "duplex":
         return [bins["duplex"], "--port", "0", "--threads", "1", "--no-deflate"]
     if name == "floor":
@@ -91,13 +166,23 @@ def server_cmd(name, bins):
     raise ValueError(name)
 
 
+def raise_nofile():
+    """In the server's process before exec: open-files soft limit up to the hard one (the
+    subscribed-idle scenario holds 19,000 connections; the hard limit here is 20,000)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 class Server:
     """A server process pinned to `core`; its pid is the server's (taskset execs it)."""
 
-    def __init__(self, name, bins, core):
+    def __init__(self, name, bins, core, fam="echo", workdir=None):
         self.name = name
-        self.proc = subprocess.Popen(["taskset", "-c", str(core)] + server_cmd(name, bins),
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(["taskset", "-c", str(core)] +
+                                     server_cmd(name, bins, fam, workdir),
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     preexec_fn=raise_nofile)
         self.port = None
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and self.port is None:
@@ -149,15 +234,30 @@ def loadgen(bins, core, server, args_list, timeout):
 
 def measure(name, scenario, bins, args):
     """One fresh server process, the scenario's runs against it; returns a dict of figures."""
-    srv = Server(name, bins, args.server_core)
+    kind = SCENARIOS[scenario][1]
+    srv = Server(name, bins, args.server_core, family(scenario), args.workdir)
+    raw = ["--raw"] if name == "node" and kind in ("fanout", "subscribed") else []
     out = {}
     try:
-        if scenario == "idle":
+        if kind == "idle":
             r = loadgen(bins, args.gen_core, srv,
                         ["connections", "-c", str(args.idle_connections)], 120)
             out["idle"] = r
+        elif kind == "subscribed":
+            r = loadgen(bins, args.gen_core, srv,
+                        ["connections", "-c", str(args.subscribed_connections),
+                         "--subscribe", "bench"] + raw, 180)
+            out["idle"] = r
+        elif kind == "fanout":
+            common = ["fanout"] + SCENARIOS[scenario][2] + raw + \
+                ["-t", str(args.seconds), "--warmup", str(args.warmup),
+                 "--window", str(args.window)]
+            to = args.seconds + args.warmup + 150
+            out["fixed"] = loadgen(bins, args.gen_core, srv,
+                                   common + ["--rate", str(FANOUT_RATE[scenario])], to)
+            out["max"] = loadgen(bins, args.gen_core, srv, common, to)
         else:
-            base = SCENARIOS[scenario][1]
+            base = SCENARIOS[scenario][2]
             common = ["echo"] + base + ["-t", str(args.seconds), "--warmup", str(args.warmup)]
             to = args.seconds + args.warmup + 40
             out["fixed"] = loadgen(bins, args.gen_core, srv, common +
@@ -196,24 +296,40 @@ def ratio(v, ours):
     return f"{v / ours:.2f}×"
 
 
+def applicable(scenario, servers):
+    """The servers of `servers` that take part in `scenario`, in the given order."""
+    return [s for s in servers if s in FAMILY_SERVERS[family(scenario)]]
+
+
 def summarize(results, servers, scenarios):
-    """results[scenario][server] = list of per-repetition dicts -> table rows of medians."""
-    rows = []
+    """results[scenario][server] = list of per-repetition dicts -> medians per (scenario, server)."""
     med = {}
     for sc in scenarios:
-        for name in servers:
+        kind = SCENARIOS[sc][1]
+        for name in applicable(sc, servers):
             reps = results[sc][name]
             m = {"failed": sum(1 for r in reps for x in r.values()
                                if isinstance(x, dict) and x.get("error")) +
                  sum(1 for r in reps if r.get("crash"))}
-            if sc == "idle":
-                get = lambda k: median([r["idle"].get(k) for r in reps if "idle" in r])
-                m.update(rss=get("server_rss_bytes_per_conn"),
-                         hs_cpu=get("server_cpu_us_per_handshake"),
-                         hs_rate=get("handshakes_per_s"), gen=get("gen_cpu_percent"))
+
+            def get(part, k):
+                return median([r[part].get(k) for r in reps if part in r])
+            if kind in ("idle", "subscribed"):
+                m.update(rss=get("idle", "server_rss_bytes_per_conn"),
+                         hs_cpu=get("idle", "server_cpu_us_per_handshake"),
+                         hs_rate=get("idle", "handshakes_per_s"), gen=get("idle", "gen_cpu_percent"))
+            elif kind == "fanout":
+                m.update(cpu=get("fixed", "server_cpu_us_per_delivery"),
+                         cpu_max=get("max", "server_cpu_us_per_delivery"),
+                         rate_max=get("max", "deliveries_per_s"),
+                         achieved=get("fixed", "deliveries_per_s"),
+                         p50=get("fixed", "p50_us"), p99=get("fixed", "p99_us"),
+                         p999=get("fixed", "p999_us"), p99_max=get("max", "p99_us"),
+                         srv_pct=get("fixed", "server_cpu_percent"),
+                         gen=get("fixed", "gen_cpu_percent"), gen_max=get("max", "gen_cpu_percent"),
+                         lost=sum(r[part].get("lost", 0) for r in reps for part in ("fixed", "max")
+                                  if part in r))
             else:
-                def get(kind, k):
-                    return median([r[kind].get(k) for r in reps if kind in r])
                 m.update(cpu=get("fixed", "server_cpu_us_per_msg"),
                          cpu_max=get("max", "server_cpu_us_per_msg"),
                          rate_max=get("max", "msgs_per_s"), p99=get("fixed", "p99_us"),
@@ -225,13 +341,14 @@ def summarize(results, servers, scenarios):
 
 
 def print_table(med, servers, scenarios, args):
+    """The echo family: echo and idle scenarios."""
     print("| server | scenario | CPU µs/msg @rate | ×ours | CPU µs/msg @max | ×ours | msgs/s @max "
           "| msgs/s @rate | p99 µs @rate | RSS B/conn | ×ours | CPU µs/handshake | ×ours "
           "| gen CPU % |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for sc in scenarios:
         ours = med.get((sc, "duplex"), {})
-        for name in servers:
+        for name in applicable(sc, servers):
             m = med[(sc, name)]
             label = SCENARIOS[sc][0]
             fail = f" **{m['failed']} failed**" if m["failed"] else ""
@@ -264,6 +381,33 @@ def print_table(med, servers, scenarios, args):
         print("\nDistance to the floor: " + "; ".join(n for n in notes if n) + ".")
 
 
+def print_fanout_table(med, servers, scenarios, args):
+    """The fan-out family: fan-out and subscribed idle scenarios."""
+    print("| server | scenario | CPU µs/delivery @rate | ×ours | CPU µs/delivery @max | ×ours "
+          "| deliveries/s @rate | deliveries/s @max | p50 µs @rate | p99 µs @rate | p99.9 µs @rate "
+          "| lost | RSS B/conn | ×ours | CPU µs/conn+sub | gen CPU % |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for sc in scenarios:
+        ours = med.get((sc, "duplex"), {})
+        for name in applicable(sc, servers):
+            m = med[(sc, name)]
+            label = SCENARIOS[sc][0]
+            fail = f" **{m['failed']} failed**" if m["failed"] else ""
+            if SCENARIOS[sc][1] == "subscribed":
+                cells = [""] * 11 + [fmt(m["rss"], 0), ratio(m["rss"], ours.get("rss")),
+                                     fmt(m["hs_cpu"]),
+                                     f"{fmt(m['gen'], 0)} ({fmt(m['hs_rate'], 0)} conn/s)"]
+                label = f"{args.subscribed_connections:,} {label}"
+            else:
+                label = f"{label} (rate: {FANOUT_RATE[sc]:,} pubs/s)"
+                cells = [fmt(m["cpu"], 3), ratio(m["cpu"], ours.get("cpu")), fmt(m["cpu_max"], 3),
+                         ratio(m["cpu_max"], ours.get("cpu_max")), fmt(m["achieved"], 0),
+                         fmt(m["rate_max"], 0), fmt(m["p50"], 0), fmt(m["p99"], 0),
+                         fmt(m["p999"], 0), str(m["lost"]), "", "", "",
+                         f"{fmt(m['gen'], 0)} / {fmt(m['gen_max'], 0)}"]
+            print(f"| {name} | {label}{fail} | " + " | ".join(cells) + " |")
+
+
 def versions(bins):
     def out(cmd):
         try:
@@ -289,22 +433,33 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=5.0, help="measured window per run")
     ap.add_argument("--warmup", type=float, default=1.0)
-    ap.add_argument("--rate", type=int, default=100000, help="fixed offered rate, msgs/s")
+    ap.add_argument("--rate", type=int, default=100000, help="echo: fixed offered rate, msgs/s")
     ap.add_argument("--burst", type=int, default=10,
                     help="fixed rate: messages written together per connection (<= 10 in flight)")
     ap.add_argument("--idle-connections", type=int, default=10000)
+    ap.add_argument("--subscribed-connections", type=int, default=19000,
+                    help="subscribed_idle: connections (the open-files limit is 20,000)")
+    ap.add_argument("--window", type=int, default=16,
+                    help="fan-out: publications outstanding per channel")
     ap.add_argument("--servers", default=",".join(SERVERS))
-    ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument("--scenarios", default="all",
+                    help="names, or groups: " + ", ".join(f"{g} = {','.join(v)}"
+                                                          for g, v in GROUPS.items() if g != "all"))
     ap.add_argument("--server-core", type=int, default=0)
     ap.add_argument("--gen-core", type=int, default=1)
     ap.add_argument("--no-build", action="store_true", help="use the binaries already built")
-    ap.add_argument("--duplex-bin", help="our echo_server binary (skips the release build)")
+    ap.add_argument("--build-dir", help="release tree to configure and build in "
+                    "(cmake --preset release -B DIR; default build/release)")
+    ap.add_argument("--duplex-bin", help="our echo_server binary (skips its release build)")
+    ap.add_argument("--duplex-serve-bin", help="our `duplex` program (skips its release build)")
     ap.add_argument("--json", help="also write every raw result here")
     args = ap.parse_args()
     if args.quick:
         args.reps, args.seconds, args.warmup = 1, 3.0, 0.5
     servers = [s for s in args.servers.split(",") if s]
-    scenarios = [s for s in args.scenarios.split(",") if s]
+    scenarios = []
+    for s in (s for s in args.scenarios.split(",") if s):
+        scenarios += GROUPS.get(s, [s])
     for s in servers:
         if s not in SERVERS:
             sys.exit(f"run.py: unknown server {s}")
@@ -314,28 +469,45 @@ def main():
     if "node" in servers and not shutil.which("node"):
         sys.exit("run.py: node is not on PATH")
 
-    bins = build(args)
+    bins = build(args, scenarios)
     header = versions(bins)
     started = time.monotonic()
-    results = {sc: {name: [] for name in servers} for sc in scenarios}
-    for rep in range(args.reps):
-        order = servers[rep % len(servers):] + servers[:rep % len(servers)]
-        for sc in scenarios:
-            for name in order:
-                log(f"rep {rep + 1}/{args.reps}: {name} {sc}")
-                try:
-                    results[sc][name].append(measure(name, sc, bins, args))
-                except RuntimeError as e:
-                    log(f"  FAILED: {e}")
-                    results[sc][name].append({"crash": str(e)})
+    results = {sc: {name: [] for name in applicable(sc, servers)} for sc in scenarios}
+    with tempfile.TemporaryDirectory(prefix="duplex-bench-") as workdir:
+        args.workdir = workdir
+        for rep in range(args.reps):
+            order = servers[rep % len(servers):] + servers[:rep % len(servers)]
+            for sc in scenarios:
+                for name in applicable(sc, order):
+                    log(f"rep {rep + 1}/{args.reps}: {name} {sc}")
+                    try:
+                        results[sc][name].append(measure(name, sc, bins, args))
+                    except RuntimeError as e:
+                        log(f"  FAILED: {e}")
+                        results[sc][name].append({"crash": str(e)})
+        del args.workdir
 
     med = summarize(results, servers, scenarios)
-    print(f"\nduplex bench: {args.reps} repetition(s), {args.seconds:g} s windows "
-          f"(+{args.warmup:g} s warm-up), fixed rate {args.rate:,} msgs/s in bursts of "
-          f"{args.burst}, 100 conns × 10 in flight; idle: {args.idle_connections:,} conns. "
-          f"Server on core {args.server_core}, generator on core {args.gen_core}. Medians. "
-          f"{header}. Took {time.monotonic() - started:.0f} s.\n")
-    print_table(med, servers, scenarios, args)
+    took = time.monotonic() - started
+    echo_sc = [sc for sc in scenarios if family(sc) == "echo"]
+    fan_sc = [sc for sc in scenarios if family(sc) == "fanout"]
+    if echo_sc:
+        print(f"\nduplex bench: {args.reps} repetition(s), {args.seconds:g} s windows "
+              f"(+{args.warmup:g} s warm-up), fixed rate {args.rate:,} msgs/s in bursts of "
+              f"{args.burst}, 100 conns × 10 in flight; idle: {args.idle_connections:,} conns. "
+              f"Server on core {args.server_core}, generator on core {args.gen_core}. Medians. "
+              f"{header}. Took {took:.0f} s.\n")
+        print_table(med, servers, echo_sc, args)
+    if fan_sc:
+        print(f"\nduplex fan-out bench: {args.reps} repetition(s), {args.seconds:g} s windows "
+              f"(+{args.warmup:g} s warm-up); 64-byte publications from one publisher "
+              f"connection, fixed rates of 1,000,000 deliveries/s offered, max rate with "
+              f"{args.window} publications outstanding per channel; subscribed idle: "
+              f"{args.subscribed_connections:,} conns. `duplex serve --threads 1` with history, "
+              f"presence and join/leave off (`duplex-history`: history 100 pubs / 5 min on); "
+              f"node: ws broadcast peer. Server on core {args.server_core}, generator on core "
+              f"{args.gen_core}. Medians; lost = sum over the runs. {header}. Took {took:.0f} s.\n")
+        print_fanout_table(med, servers, fan_sc, args)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"args": vars(args), "header": header, "results": results}, f, indent=1)

@@ -19,6 +19,7 @@ void client_connection::close() noexcept {
   if (state_ != state::failed) state_ = state::closed;
   hs_.reset();
   out_.release();
+  std::string().swap(partial_);
 }
 
 bool client_connection::start(int epfd, const sockaddr_in& source, const sockaddr_in& target,
@@ -192,11 +193,27 @@ void client_connection::read_frames(std::span<const std::byte> in, connection_ha
         // §5.4: continuation only inside a message, a new message only outside one.
         if ((frame_.op == ws::opcode::continuation) != in_message_)
           return fail(h, "bad fragmentation from server");
-        if (frame_.op != ws::opcode::continuation &&
-            frame_.op != (binary_ ? ws::opcode::binary : ws::opcode::text))
-          return fail(h, "echo has the wrong opcode");
-        if (message_off_ + frame_.payload_length > pattern_->message_size())
-          return fail(h, "echo longer than the message sent");
+        if (mode_ == receive_mode::echo) {
+          if (frame_.op != ws::opcode::continuation &&
+              frame_.op != (binary_ ? ws::opcode::binary : ws::opcode::text))
+            return fail(h, "echo has the wrong opcode");
+          if (message_off_ + frame_.payload_length > pattern_->message_size())
+            return fail(h, "echo longer than the message sent");
+        } else {
+          if (frame_.op == ws::opcode::binary) return fail(h, "binary message from server");
+          if (message_off_ + frame_.payload_length > max_message_bytes)
+            return fail(h, "message from server too large");
+          // The common case: an unfragmented message wholly inside this read is handed over
+          // in place, without a copy into partial_.
+          if (frame_.fin && !in_message_ && frame_.payload_length <= in.size()) {
+            auto len = static_cast<std::size_t>(frame_.payload_length);
+            std::string_view text(reinterpret_cast<const char*>(in.data()), len);
+            in = in.subspan(len);
+            ++rx_seq_;
+            h.on_message(*this, text, now);
+            continue;
+          }
+        }
         in_message_ = true;
       }
       control_len_ = 0;
@@ -218,6 +235,11 @@ bool client_connection::take_payload(std::span<const std::byte> chunk, connectio
   if (ws::is_control(frame_.op)) {
     std::memcpy(control_.data() + control_len_, chunk.data(), chunk.size());  // <= 125 (§5.5)
     control_len_ = static_cast<std::uint8_t>(control_len_ + chunk.size());
+    return true;
+  }
+  if (mode_ == receive_mode::messages) {
+    partial_.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+    message_off_ += chunk.size();
     return true;
   }
   if (rx_seq_ >= tx_seq_) {
@@ -247,6 +269,18 @@ void client_connection::finish_frame(connection_handler& h, std::uint64_t now) {
       break;
   }
   if (!frame_.fin) return;
+  if (mode_ == receive_mode::messages) {
+    in_message_ = false;
+    message_off_ = 0;
+    ++rx_seq_;
+    h.on_message(*this, partial_, now);
+    // A rare large message should not pin its buffer on an otherwise idle connection.
+    if (partial_.capacity() > 64 * 1024)
+      std::string().swap(partial_);
+    else
+      partial_.clear();
+    return;
+  }
   if (message_off_ != pattern_->message_size()) return fail(h, "echo shorter than the message");
   in_message_ = false;
   message_off_ = 0;
@@ -268,6 +302,10 @@ void client_connection::queue_frame(ws::opcode op, std::span<const std::byte> pa
 void client_connection::queue_message() {
   queue_frame(binary_ ? ws::opcode::binary : ws::opcode::text, pattern_->message(tx_seq_));
   ++tx_seq_;
+}
+
+void client_connection::queue_text(std::string_view text) {
+  queue_frame(ws::opcode::text, std::as_bytes(std::span(text.data(), text.size())));
 }
 
 void client_connection::flush(connection_handler& h) {

@@ -1,6 +1,10 @@
 // client_connection: one WebSocket client connection of the load generator (RFC 6455 client
 // role): non-blocking connect, the opening handshake (§4.1, validated with ws/handshake.h),
-// masked data frames out (§5.3), unmasked frames in, checked against what was sent.
+// masked data frames out (§5.3), unmasked frames in. Two receive modes:
+//   - echo: every data message must equal the next message sent (payload_pattern), checked as
+//     it streams in, without a copy;
+//   - messages: every text message is handed to the handler whole (on_message), for the
+//     scenarios that speak a protocol over the connection (fanout, subscribed connections).
 //
 // Threading: single-threaded; owned by client_pool, driven from its epoll loop.
 // The connection never destroys itself: failures set state::failed and notify the handler;
@@ -14,6 +18,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "byte_buffer.h"
 #include "http/response_parser.h"
@@ -36,16 +41,24 @@ class connection_handler {
   virtual void on_echo(client_connection& c, std::uint64_t now) = 0;
   // The connection failed (`why` is static text); it is closed after this returns.
   virtual void on_failed(client_connection& c, const char* why) = 0;
+  // receive_mode::messages only: a complete text message. `text` is valid during the call
+  // only. The handler may queue_text() and flush() on `c` from here.
+  virtual void on_message(client_connection& c, std::string_view text, std::uint64_t now) {}
 };
+
+enum class receive_mode : std::uint8_t { echo, messages };
 
 class client_connection {
  public:
   enum class state : std::uint8_t { connecting, handshaking, open, failed, closed };
 
+  // Largest message accepted in receive_mode::messages (several pushes may share a frame).
+  static constexpr std::uint64_t max_message_bytes = 16u << 20;
+
   // `pattern` and `masks` are shared by all connections and outlive them.
   client_connection(std::uint32_t index, const payload_pattern& pattern, bool binary,
-                    mask_source& masks)
-      : index_(index), pattern_(&pattern), masks_(&masks), binary_(binary) {}
+                    mask_source& masks, receive_mode mode = receive_mode::echo)
+      : index_(index), pattern_(&pattern), masks_(&masks), binary_(binary), mode_(mode) {}
   ~client_connection();
   client_connection(const client_connection&) = delete;
   client_connection& operator=(const client_connection&) = delete;
@@ -62,6 +75,9 @@ class client_connection {
 
   // Appends the next data message, masked with a fresh key (RFC 6455 §5.3). Sent by flush().
   void queue_message();
+  // Appends one text frame carrying `text` (valid UTF-8), masked likewise. Sent by flush().
+  // Not counted in sent()/in_flight(), which are about echo messages.
+  void queue_text(std::string_view text);
   // Sends what is queued; on EAGAIN the rest goes when the socket is writable again.
   void flush(connection_handler& h);
   bool has_output() const noexcept { return !out_.empty(); }
@@ -73,6 +89,8 @@ class client_connection {
   std::uint32_t index() const noexcept { return index_; }
   std::uint64_t sent() const noexcept { return tx_seq_; }
   std::uint64_t echoed() const noexcept { return rx_seq_; }
+  // Data messages received (echoes, or messages in receive_mode::messages).
+  std::uint64_t received() const noexcept { return rx_seq_; }
 
   // Messages sent whose echo has not come back yet.
   std::uint32_t in_flight() const noexcept { return static_cast<std::uint32_t>(tx_seq_ - rx_seq_); }
@@ -92,6 +110,7 @@ class client_connection {
   const payload_pattern* pattern_;
   mask_source* masks_;
   bool binary_;
+  receive_mode mode_;
   bool want_write_ = false;
   bool opened_ = false;
 
@@ -119,6 +138,8 @@ class client_connection {
 
   std::uint64_t tx_seq_ = 0, rx_seq_ = 0;
   byte_buffer out_;
+  // receive_mode::messages: a message split across reads or frames, until its last byte.
+  std::string partial_;
 };
 
 }  // namespace duplex::bench

@@ -25,6 +25,9 @@ class client_pool::reaper final : public connection_handler {
   reaper(client_pool& pool, connection_handler& inner) : pool_(pool), inner_(&inner) {}
   void on_open(client_connection& c) override { inner_->on_open(c); }
   void on_echo(client_connection& c, std::uint64_t now) override { inner_->on_echo(c, now); }
+  void on_message(client_connection& c, std::string_view text, std::uint64_t now) override {
+    inner_->on_message(c, text, now);
+  }
   void on_failed(client_connection& c, const char* why) override {
     pool_.failed_.push_back(c.index());
     ++pool_.failures_;
@@ -73,9 +76,12 @@ bool client_pool::start_one(std::string& err) {
   src.sin_family = AF_INET;
   // 127.0.0.1 + (index mod sources): the whole 127/8 is local on Linux.
   src.sin_addr.s_addr = htonl((127u << 24) + 1 + index % options_.sources);
-  conns_.push_back(
-      std::make_unique<client_connection>(index, pattern_, options_.binary, masks_));
-  return conns_.back()->start(epfd_, src, target_, ws_options_, err);
+  conns_.push_back(std::make_unique<client_connection>(index, pattern_, options_.binary, masks_,
+                                                       options_.mode));
+  if (!options_.path_of) return conns_.back()->start(epfd_, src, target_, ws_options_, err);
+  ws::client_options o = ws_options_;
+  o.target = options_.path_of(index);
+  return conns_.back()->start(epfd_, src, target_, o, err);
 }
 
 open_report client_pool::open(std::size_t count, std::size_t concurrency,
@@ -93,6 +99,9 @@ open_report client_pool::open(std::size_t count, std::size_t concurrency,
       inner->on_open(c);
     }
     void on_echo(client_connection& c, std::uint64_t now) override { inner->on_echo(c, now); }
+    void on_message(client_connection& c, std::string_view text, std::uint64_t now) override {
+      inner->on_message(c, text, now);
+    }
     void on_failed(client_connection& c, const char* why) override {
       ++failed;
       if (!c.was_opened()) --pending;

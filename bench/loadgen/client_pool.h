@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,10 @@ struct pool_options {
   unsigned sources = 1;
   std::size_t message_size = 32;
   bool binary = false;
+  receive_mode mode = receive_mode::echo;
+  // When set, the request target of connection `index` (0-based, in opening order) instead of
+  // `path`: the raw fan-out dialect puts the channel in the URL.
+  std::function<std::string(std::uint32_t index)> path_of;
 };
 
 struct open_report {

@@ -8,29 +8,84 @@
 namespace duplex::bench {
 namespace {
 
+// Keeps connections idle; when subscribing, sends connect + subscribe on open (centrifuge),
+// counts subscribe replies and answers the protocol's pings.
 class idle_handler final : public connection_handler {
  public:
-  void on_open(client_connection&) override {}
+  explicit idle_handler(const connections_options& o) : o_(o) {}
+  void attach(client_pool& pool) { pool_ = &pool; }
+
+  void on_open(client_connection& c) override {
+    if (o_.subscribe.empty() || o_.proto == dialect::raw) return;
+    scratch_.clear();
+    append_connect_command(scratch_);
+    c.queue_text(scratch_);
+    scratch_.clear();
+    append_subscribe_command(scratch_, o_.subscribe);
+    c.queue_text(scratch_);
+    c.flush(pool_->events());
+  }
   void on_echo(client_connection&, std::uint64_t) override {}
   void on_failed(client_connection&, const char* why) override {
     if (first_error.empty()) first_error = why;
   }
+  void on_message(client_connection& c, std::string_view text, std::uint64_t now) override {
+    bool ping = false;
+    for_each_line(text, [&](std::string_view line) {
+      line_info li = classify_line(line);
+      if (li.what == line_info::kind::ping) ping = true;
+      if (li.what == line_info::kind::reply && li.id == subscribe_id) {
+        ++subscribed;
+        last_subscribed_ns = now;
+      }
+      if (li.what == line_info::kind::error_reply) {
+        ++errors;
+        if (first_error.empty()) first_error = "error reply: " + std::string(line.substr(0, 160));
+      }
+    });
+    if (ping) {
+      c.queue_text("{}");
+      c.flush(pool_->events());
+    }
+  }
+
   std::string first_error;
+  std::size_t subscribed = 0, errors = 0;
+  std::uint64_t last_subscribed_ns = 0;
+
+ private:
+  const connections_options& o_;
+  client_pool* pool_ = nullptr;
+  std::string scratch_;
 };
 
 }  // namespace
 
 connections_report run_connections(const connections_options& o) {
   connections_report r;
-  idle_handler h;
-  client_pool pool(o.pool, h);
+  idle_handler h(o);
+  pool_options po = o.pool;
+  const bool subscribing = !o.subscribe.empty();
+  if (subscribing) {
+    po.mode = receive_mode::messages;
+    if (o.proto == dialect::raw) po.path = "/sub?channel=" + o.subscribe;
+  }
+  client_pool pool(po, h);
+  h.attach(pool);
+  // When subscribing, a connection counts once its subscribe reply is in.
+  auto wait_subscribed = [&](std::size_t n) {
+    std::uint64_t deadline = now_ns() + 60'000'000'000ull;
+    while (subscribing && h.subscribed < n && h.errors == 0 && now_ns() < deadline)
+      pool.poll(10'000'000);
+  };
 
   std::size_t warm = std::min(o.warm, o.connections / 2);
   if (warm) {
     auto w = pool.open(warm, o.concurrency, 30'000'000'000ull);
-    if (w.failed) {
-      r.failed = w.failed;
-      r.first_error = "warm-up: " + w.first_error;
+    wait_subscribed(warm);
+    if (w.failed || (subscribing && h.subscribed < warm)) {
+      r.failed = w.failed ? w.failed : warm - h.subscribed;
+      r.first_error = "warm-up: " + (w.failed ? w.first_error : h.first_error);
       return r;
     }
     std::uint64_t end = now_ns() + 100'000'000;  // let the server finish with them
@@ -41,7 +96,11 @@ connections_report run_connections(const connections_options& o) {
   std::optional<process_sample> srv0;
   if (o.server_pid) srv0 = sample_process(o.server_pid);
   std::uint64_t self0 = self_cpu_ns();
+  const std::uint64_t open_start = now_ns();
   auto rep = pool.open(r.measured, o.concurrency, 60'000'000'000ull);
+  wait_subscribed(o.connections);
+  if (subscribing && h.last_subscribed_ns > open_start)
+    rep.elapsed_ns = h.last_subscribed_ns - open_start;
   std::uint64_t self1 = self_cpu_ns();
   std::optional<process_sample> srv_cpu;
   if (o.server_pid) srv_cpu = sample_process(o.server_pid);
@@ -49,6 +108,13 @@ connections_report run_connections(const connections_options& o) {
   r.opened = rep.opened;
   r.failed = rep.failed;
   r.first_error = rep.first_error;
+  r.subscribed = h.subscribed;
+  if (subscribing && h.subscribed < o.connections) {
+    // A connection that opened but never got its subscription confirmed does not count.
+    r.failed = std::max(r.failed, o.connections - h.subscribed);
+    if (r.first_error.empty())
+      r.first_error = h.first_error.empty() ? "subscribe replies missing" : h.first_error;
+  }
   r.elapsed_s = static_cast<double>(rep.elapsed_ns) / 1e9;
   r.handshakes_per_s = r.elapsed_s > 0 ? static_cast<double>(r.opened) / r.elapsed_s : 0;
   r.gen_cpu_percent =
@@ -89,6 +155,8 @@ void print_connections_report(const connections_options& o, const connections_re
     std::fprintf(stderr, ", server %.2f us CPU/handshake, RSS %.1f MB -> %.1f MB = %.0f B/conn",
                  r.server_cpu_us_per_handshake, static_cast<double>(r.server_rss_before) / 1e6,
                  static_cast<double>(r.server_rss_after) / 1e6, r.server_rss_bytes_per_conn);
+  if (!o.subscribe.empty())
+    std::fprintf(stderr, ", %zu subscribed to %s", r.subscribed, o.subscribe.c_str());
   if (r.dropped_while_idle) std::fprintf(stderr, ", %zu dropped while idle", r.dropped_while_idle);
   if (!r.first_error.empty()) std::fprintf(stderr, " (first error: %s)", r.first_error.c_str());
   std::fprintf(stderr, "\n");
@@ -98,12 +166,12 @@ void print_connections_report(const connections_options& o, const connections_re
       "\"elapsed_s\":%.4f,\"handshakes_per_s\":%.1f,\"gen_cpu_percent\":%.1f,"
       "\"server_cpu_us_per_handshake\":%.3f,\"server_rss_bytes_per_conn\":%.1f,"
       "\"server_rss_before\":%llu,\"server_rss_after\":%llu,\"dropped_while_idle\":%zu,"
-      "\"first_error\":\"%s\"}\n",
+      "\"subscribe\":\"%s\",\"subscribed\":%zu,\"first_error\":\"%s\"}\n",
       o.connections, r.measured, r.opened, r.failed, r.elapsed_s, r.handshakes_per_s, r.gen_cpu_percent,
       r.server_cpu_us_per_handshake, r.server_rss_bytes_per_conn,
       static_cast<unsigned long long>(r.server_rss_before),
       static_cast<unsigned long long>(r.server_rss_after), r.dropped_while_idle,
-      r.first_error.c_str());
+      o.subscribe.c_str(), r.subscribed, json_escape(r.first_error).c_str());
   std::fflush(stdout);
 }
 

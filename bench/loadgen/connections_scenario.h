@@ -7,6 +7,11 @@
 // setup, a JIT warming up, a table's first pages) are not charged to every connection. Then
 // C - warm more are opened; RSS after them (plus a settle time) minus the baseline, and the
 // server's CPU over their handshakes, are divided by C - warm.
+//
+// With `subscribe` set, each connection also subscribes to that channel once open (centrifuge
+// dialect: connect and subscribe commands; raw dialect: the channel is in the URL and the peer
+// confirms), and the figures cover the handshake plus the subscription: the measured phase ends
+// at the last subscribe reply, so RSS per connection is that of an idle subscribed connection.
 #pragma once
 
 #include <sys/types.h>
@@ -16,6 +21,7 @@
 #include <string>
 
 #include "client_pool.h"
+#include "fanout_protocol.h"
 
 namespace duplex::bench {
 
@@ -27,6 +33,8 @@ struct connections_options {
   double settle_seconds = 0.5;    // idle time before the RSS sample
   double hold_seconds = 0;        // keep them open this long after measuring
   pid_t server_pid = 0;
+  std::string subscribe;  // channel to subscribe each connection to; empty = none
+  dialect proto = dialect::centrifuge;
 };
 
 struct connections_report {
@@ -38,6 +46,7 @@ struct connections_report {
   double server_cpu_us_per_handshake = -1;
   double server_rss_bytes_per_conn = -1;
   std::uint64_t server_rss_before = 0, server_rss_after = 0;
+  std::size_t subscribed = 0;          // subscribe replies (of all C), when subscribing
   std::size_t dropped_while_idle = 0;  // closed by the server during settle/hold
   std::string first_error;
 };

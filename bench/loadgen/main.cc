@@ -4,6 +4,10 @@
 //                       [--seconds 5] [--warmup 1] [--rate 0 [--burst 1]] [--server-pid PID]
 //   loadgen connections --port N [--connections 10000] [--concurrency 256] [--settle 0.5]
 //                       [--warm 100] [--hold 0] [--sources 0] [--server-pid PID]
+//                       [--subscribe CHANNEL [--raw]]
+//   loadgen fanout      --port N [--subscribers 10000] [--channels 1] [--size 64]
+//                       [--rate 0] [--window 16] [--seconds 5] [--warmup 1]
+//                       [--raw] [--sources 0] [--server-pid PID]
 //
 // Single-threaded (epoll); run it on its own core (taskset -c 1). Prints one JSON line on
 // stdout and a human summary on stderr; exits 1 when any connection failed.
@@ -15,6 +19,7 @@
 
 #include "connections_scenario.h"
 #include "echo_scenario.h"
+#include "fanout_scenario.h"
 
 namespace {
 
@@ -87,8 +92,62 @@ int main(int argc, char** argv) {
   conns->add_option("--sources", csources, "source addresses 127.0.0.1..N (0: one per 20,000)")
       ->check(CLI::Range(0u, 250u));
   conns->add_option("--server-pid", co.server_pid, "sample this process's CPU and RSS");
+  conns->add_option("--subscribe", co.subscribe,
+                    "subscribe each connection to this channel (centrifuge: connect+subscribe)");
+  bool craw = false;
+  conns->add_flag("--raw", craw,
+                  "with --subscribe: the broadcast peer's dialect (/sub?channel=, no commands)");
+
+  fanout_options fo;
+  pool_options& fp = fo.pool;
+  fp.path = "/connection/websocket";
+  std::uint16_t fport = 0;
+  unsigned fsources = 0;
+  bool fraw = false;
+  auto* fan = app.add_subcommand(
+      "fanout", "subscribers on K channels, one publisher; deliveries/s, latency, losses, CPU");
+  fan->add_option("--host", fp.host, "server IPv4 address");
+  fan->add_option("--port", fport, "server port")->required();
+  fan->add_option("--path", fp.path, "centrifuge endpoint");
+  fan->add_flag("--raw", fraw,
+                "broadcast peer dialect: /sub?channel=NAME and /pub (default: Centrifugo v2 JSON)");
+  fan->add_option("--subscribers,-c", fo.subscribers, "subscriber connections")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+  fan->add_option("--channels,-k", fo.channels, "channels (subscriber j on channel j mod K)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+  fan->add_option("--channel-prefix", fo.channel_prefix, "channel names: PREFIX<k> (PREFIX if K = 1)");
+  fan->add_option("--size,-s", fo.size, "bytes of data per publication")
+      ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 20));
+  fan->add_option("--rate,-r", fo.rate, "offered publications/s (0 = max rate)");
+  fan->add_option("--window,-w", fo.window, "publications outstanding per channel")
+      ->check(CLI::Range(1u, 1u << 20));
+  fan->add_option("--in-flight,-p", fo.in_flight,
+                  "publish commands awaiting their reply (0: window x channels)");
+  fan->add_option("--max-lag", fo.max_lag,
+                  "deliveries outstanding (0: window x subscribers)");
+  fan->add_option("--seconds,-t", fo.seconds, "measured window");
+  fan->add_option("--warmup", fo.warmup_seconds, "seconds of publishing before the window");
+  fan->add_option("--drain", fo.drain_seconds, "seconds to wait for late deliveries");
+  fan->add_option("--tick-us", fo.tick_ns, "pacing granularity (us)")->transform([](std::string s) {
+    return std::to_string(std::stoull(s) * 1000);
+  });
+  fan->add_option("--concurrency", fo.concurrency, "handshakes in flight while opening");
+  fan->add_option("--sources", fsources, "source addresses 127.0.0.1..N (0: one per 20,000)")
+      ->check(CLI::Range(0u, 250u));
+  fan->add_option("--server-pid", fo.server_pid, "sample this process's CPU over the window");
 
   CLI11_PARSE(app, argc, argv);
+
+  if (fan->parsed()) {
+    fp.port = fport;
+    fo.proto = fraw ? dialect::raw : dialect::centrifuge;
+    const std::size_t total = fo.subscribers + 1;
+    fp.sources = fsources ? fsources : static_cast<unsigned>((total + 19999) / 20000);
+    if (!fits(total)) return 2;
+    auto r = run_fanout(fo);
+    print_fanout_report(fo, r);
+    return r.failures || r.lost || r.reordered || r.misrouted || r.publish_errors ? 1 : 0;
+  }
 
   if (echo->parsed()) {
     ep.port = eport;
@@ -98,6 +157,9 @@ int main(int argc, char** argv) {
     return r.failures ? 1 : 0;
   }
   cp.port = cport;
+  co.proto = craw ? dialect::raw : dialect::centrifuge;
+  if (!co.subscribe.empty() && !craw && conns->count("--path") == 0)
+    cp.path = "/connection/websocket";
   cp.sources = csources ? csources : static_cast<unsigned>((co.connections + 19999) / 20000);
   if (!fits(co.connections)) return 2;
   auto r = run_connections(co);

@@ -58,7 +58,7 @@ std::string encode_event_id(std::span<const event_position> positions) {
     if (i != 0) out += ',';
     append_event_id_entry(out, positions[i]);
   }
-  if (out.empty()) out = "-";  // no channel at all: still a valid, non-empty id
+  if (out.empty()) out.push_back('-');  // no channel at all: still a valid, non-empty id
   return out;
 }
 
