@@ -3,17 +3,11 @@
 #include <nlohmann/json.hpp>
 
 #include "centrifuge/stream_formats.h"
+#include "http/query.h"
 
 namespace duplex::centrifuge {
 
 namespace {
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool is_blank(std::string_view s) noexcept {
   return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
@@ -43,36 +37,7 @@ bool is_json_object(std::string_view text) {
 }  // namespace
 
 std::optional<std::string> query_param(std::string_view query, std::string_view key) {
-  std::size_t pos = 0;
-  while (pos <= query.size()) {
-    std::size_t amp = query.find('&', pos);
-    if (amp == std::string_view::npos) amp = query.size();
-    const std::string_view pair = query.substr(pos, amp - pos);
-    const std::size_t eq = pair.find('=');
-    const std::string_view name = pair.substr(0, eq);
-    if (name == key) {
-      const std::string_view v = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-      std::string out;
-      out.reserve(v.size());
-      for (std::size_t i = 0; i < v.size(); ++i) {
-        if (v[i] == '%') {
-          if (i + 2 >= v.size()) return std::nullopt;
-          const int hi = hex_value(v[i + 1]);
-          const int lo = hex_value(v[i + 2]);
-          if (hi < 0 || lo < 0) return std::nullopt;
-          out.push_back(static_cast<char>(hi * 16 + lo));
-          i += 2;
-        } else if (v[i] == '+') {
-          out.push_back(' ');
-        } else {
-          out.push_back(v[i]);
-        }
-      }
-      return out;
-    }
-    pos = amp + 1;
-  }
-  return std::nullopt;
+  return http::query_value(query, key);
 }
 
 bool is_command_frame(std::string_view frame) {

@@ -3,7 +3,6 @@
 #include <mutex>
 #include <utility>
 
-#include "centrifuge/codec/push_encoder.h"
 #include "centrifuge/session.h"
 #include "centrifuge/stream_formats.h"
 #include "ws/frame.h"
@@ -21,26 +20,7 @@ shared_payload text_frame(std::string_view json) {
 // The WebSocket JSON format: each push is one JSON reply in one text frame. Pure function of
 // the push (the same bytes for every receiver), as wire_format.h requires.
 shared_payload encode_websocket_json(hub::push_kind kind, const hub::publication& p) {
-  client_info who;
-  if (p.info) {
-    who = {p.info->user_id, p.info->client_id, p.info->conn_info.view(), p.info->chan_info.view()};
-  }
-  if (kind == hub::push_kind::publication) {
-    std::vector<tag> tags;
-    tags.reserve(p.tags.size());
-    for (const auto& [k, v] : p.tags) tags.push_back({k, v});
-    publication pub;
-    pub.data = p.data.view();
-    pub.offset = p.offset;
-    pub.info = p.info ? &who : nullptr;
-    pub.tags = tags;
-    shared_payload json = make_publication_push(p.channel, pub);
-    return text_frame(json.view());
-  }
-  std::string json;
-  if (kind == hub::push_kind::join) encode_join_push(json, p.channel, who);
-  else encode_leave_push(json, p.channel, who);
-  return text_frame(json);
+  return text_frame(encode_push_json(kind, p).view());
 }
 
 }  // namespace
@@ -125,49 +105,45 @@ std::vector<std::weak_ptr<session>> matching(shard_state& st, const std::string&
 
 }  // namespace
 
+void node::on_matching(std::string user, std::string client, std::function<bool(session&)> act,
+                       executor* reply_on, std::function<void(std::size_t)> done) {
+  on_every_shard(
+      [user = std::move(user), client = std::move(client),
+       act = std::move(act)](std::size_t, shard_state& st) {
+        std::size_t n = 0;
+        for (auto& w : matching(st, user, client)) {
+          if (auto s = w.lock(); s && act(*s)) ++n;
+        }
+        return n;
+      },
+      reply_on, std::move(done));
+}
+
 void node::disconnect_user(std::string user, std::string client, std::uint32_t code,
                            std::string reason, executor* reply_on,
                            std::function<void(std::size_t)> done) {
-  on_every_shard(
-      [user = std::move(user), client = std::move(client), code,
-       reason = std::move(reason)](std::size_t, shard_state& st) {
-        std::size_t n = 0;
-        for (auto& w : matching(st, user, client)) {
-          if (auto s = w.lock()) {
-            s->disconnect(code, reason);
-            ++n;
-          }
-        }
-        return n;
+  on_matching(
+      std::move(user), std::move(client),
+      [code, reason = std::move(reason)](session& s) {
+        s.disconnect(code, reason);
+        return true;
       },
       reply_on, std::move(done));
 }
 
 void node::subscribe_user(std::string user, std::string client, std::string channel,
                           executor* reply_on, std::function<void(std::size_t)> done) {
-  on_every_shard(
-      [user = std::move(user), client = std::move(client),
-       channel = std::move(channel)](std::size_t, shard_state& st) {
-        std::size_t n = 0;
-        for (auto& w : matching(st, user, client)) {
-          if (auto s = w.lock(); s && s->server_subscribe(channel)) ++n;
-        }
-        return n;
-      },
+  on_matching(
+      std::move(user), std::move(client),
+      [channel = std::move(channel)](session& s) { return s.server_subscribe(channel); },
       reply_on, std::move(done));
 }
 
 void node::unsubscribe_user(std::string user, std::string client, std::string channel,
                             executor* reply_on, std::function<void(std::size_t)> done) {
-  on_every_shard(
-      [user = std::move(user), client = std::move(client),
-       channel = std::move(channel)](std::size_t, shard_state& st) {
-        std::size_t n = 0;
-        for (auto& w : matching(st, user, client)) {
-          if (auto s = w.lock(); s && s->server_unsubscribe(channel)) ++n;
-        }
-        return n;
-      },
+  on_matching(
+      std::move(user), std::move(client),
+      [channel = std::move(channel)](session& s) { return s.server_unsubscribe(channel); },
       reply_on, std::move(done));
 }
 

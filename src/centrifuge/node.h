@@ -150,6 +150,10 @@ class node {
   // Runs fn(shard index, state) on every shard's thread; done(sum of returns) after all.
   void on_every_shard(std::function<std::size_t(std::size_t, shard_state&)> fn,
                       executor* reply_on, std::function<void(std::size_t)> done);
+  // Runs act on every live session of `user` (only `client` when set) on every shard; done gets
+  // how many returned true.
+  void on_matching(std::string user, std::string client, std::function<bool(session&)> act,
+                   executor* reply_on, std::function<void(std::size_t)> done);
 
   hub::channel_hub* hub_;
   formats formats_;

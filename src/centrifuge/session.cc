@@ -176,12 +176,8 @@ void session::run(const command& c) {
     case method::presence_stats:
       return on_presence_stats(c.id, std::get<presence_stats_request>(c.body));
     case method::history: return on_history(c.id, std::get<history_request>(c.body));
-    case method::ping: {
-      std::string& out = reply_buffer();
-      append_separator(out);
-      encode_ping_reply(out, c.id);
-      return flush_reply(out);
-    }
+    case method::ping:
+      return reply([&](std::string& out) { encode_ping_reply(out, c.id); });
     case method::pong: awaiting_pong_ = false; return;
     case method::send: return;  // no handler configured: accepted and ignored
     case method::rpc: return error_reply(c.id, error_code::method_not_found);
@@ -288,10 +284,7 @@ void session::finish_connect(const std::shared_ptr<connect_wait>& w) {
   cr.pong = cr.ping > 0 && pongs_expected_;
   cr.session = session_id_;
   cr.node = opt.node_name;
-  std::string& out = reply_buffer();
-  append_separator(out);
-  encode_connect_reply(out, w->id, cr);
-  flush_reply(out);
+  reply([&](std::string& out) { encode_connect_reply(out, w->id, cr); });
   arm_ping();
 }
 
@@ -359,10 +352,7 @@ void session::on_subscribe(std::uint32_t id, const subscribe_request& r) {
                   if (recovering) {
                     (res.recovered ? home().stats.recoveries : home().stats.recoveries_failed).add();
                   }
-                  std::string& out = reply_buffer();
-                  append_separator(out);
-                  encode_subscribe_reply(out, id, sr);
-                  flush_reply(out);
+                  reply([&](std::string& out) { encode_subscribe_reply(out, id, sr); });
                 });
 }
 
@@ -371,10 +361,7 @@ void session::on_unsubscribe(std::uint32_t id, const unsubscribe_request& r) {
     node_.hub().shard_at(shard_).unsubscribe(*this, r.channel);
     forget(r.channel);
   }
-  std::string& out = reply_buffer();
-  append_separator(out);
-  encode_unsubscribe_reply(out, id);
-  flush_reply(out);
+  reply([&](std::string& out) { encode_unsubscribe_reply(out, id); });
 }
 
 void session::on_publish(std::uint32_t id, const publish_request& r) {
@@ -390,10 +377,7 @@ void session::on_publish(std::uint32_t id, const publish_request& r) {
     auto self = weak.lock();
     if (!self || self->state_ != state::connected) return;
     if (res.err != hub::error::ok) return self->error_reply(id, to_error_code(res.err));
-    std::string& out = self->reply_buffer();
-    append_separator(out);
-    encode_publish_reply(out, id);
-    self->flush_reply(out);
+    self->reply([&](std::string& out) { encode_publish_reply(out, id); });
   });
 }
 
@@ -406,10 +390,7 @@ void session::on_presence(std::uint32_t id, const presence_request& r) {
     std::vector<client_info> clients;
     clients.reserve(res.clients.size());
     for (const auto& c : res.clients) clients.push_back(view_of(c));
-    std::string& out = self->reply_buffer();
-    append_separator(out);
-    encode_presence_reply(out, id, clients);
-    self->flush_reply(out);
+    self->reply([&](std::string& out) { encode_presence_reply(out, id, clients); });
   });
 }
 
@@ -419,12 +400,9 @@ void session::on_presence_stats(std::uint32_t id, const presence_stats_request& 
     auto self = weak.lock();
     if (!self || self->state_ != state::connected) return;
     if (res.err != hub::error::ok) return self->error_reply(id, to_error_code(res.err));
-    std::string& out = self->reply_buffer();
-    append_separator(out);
-    encode_presence_stats_reply(out, id,
-                                {static_cast<std::uint32_t>(res.num_clients),
-                                 static_cast<std::uint32_t>(res.num_users)});
-    self->flush_reply(out);
+    const presence_stats_result r{static_cast<std::uint32_t>(res.num_clients),
+                                  static_cast<std::uint32_t>(res.num_users)};
+    self->reply([&](std::string& out) { encode_presence_stats_reply(out, id, r); });
   });
 }
 
@@ -443,10 +421,7 @@ void session::on_history(std::uint32_t id, const history_request& r) {
     hr.publications = v.pubs;
     hr.epoch = res.position.epoch;
     hr.offset = res.position.offset;
-    std::string& out = self->reply_buffer();
-    append_separator(out);
-    encode_history_reply(out, id, hr);
-    self->flush_reply(out);
+    self->reply([&](std::string& out) { encode_history_reply(out, id, hr); });
   });
 }
 
@@ -470,10 +445,7 @@ void session::on_refresh(std::uint32_t id, const refresh_request& r) {
     expiry_timer_ = 0;
     expire_at_ = 0;
   }
-  std::string& out = reply_buffer();
-  append_separator(out);
-  encode_refresh_reply(out, id, rr);
-  flush_reply(out);
+  reply([&](std::string& out) { encode_refresh_reply(out, id, rr); });
 }
 
 void session::on_sub_refresh(std::uint32_t id, const sub_refresh_request& r) {
@@ -490,10 +462,7 @@ void session::on_sub_refresh(std::uint32_t id, const sub_refresh_request& r) {
     rr.expires = true;
     rr.ttl = ttl_from(*g.expire_at, node_.auth()->now_unix());
   }
-  std::string& out = reply_buffer();
-  append_separator(out);
-  encode_sub_refresh_reply(out, id, rr);
-  flush_reply(out);
+  reply([&](std::string& out) { encode_sub_refresh_reply(out, id, rr); });
 }
 
 // ---- server-side operations ------------------------------------------------------------------
@@ -509,10 +478,7 @@ bool session::server_subscribe(const std::string& channel) {
                   sp.positioned = history;
                   sp.epoch = res.position.epoch;
                   sp.offset = res.position.offset;
-                  std::string& out = reply_buffer();
-                  append_separator(out);
-                  encode_subscribe_push(out, channel, sp);
-                  flush_reply(out);
+                  reply([&](std::string& out) { encode_subscribe_push(out, channel, sp); });
                 });
   return true;
 }
@@ -520,11 +486,8 @@ bool session::server_subscribe(const std::string& channel) {
 bool session::server_unsubscribe(std::string_view channel) {
   if (state_ != state::connected || find(channel) == nullptr) return false;
   node_.hub().shard_at(shard_).unsubscribe(*this, channel);
-  std::string& out = reply_buffer();
-  append_separator(out);
-  encode_unsubscribe_push(out, channel, unsubscribe_code::server);
+  reply([&](std::string& out) { encode_unsubscribe_push(out, channel, unsubscribe_code::server); });
   forget(channel);
-  flush_reply(out);
   return true;
 }
 
@@ -558,10 +521,9 @@ void session::on_slow(std::string_view channel, hub::slow_consumer_policy applie
     std::string ch(channel);  // `channel` may point into the subscription being removed
     node_.hub().shard_at(shard_).unsubscribe(*this, ch);
     forget(ch);
-    std::string& out = reply_buffer();
-    append_separator(out);
-    encode_unsubscribe_push(out, ch, unsubscribe_code::insufficient_state);
-    flush_reply(out);
+    reply([&](std::string& out) {
+      encode_unsubscribe_push(out, ch, unsubscribe_code::insufficient_state);
+    });
     return;
   }
   home().stats.slow_disconnects.add();
@@ -585,10 +547,7 @@ void session::on_ping_timer() {
   if (state_ != state::connected) return;
   const auto& opt = node_.options();
   if (awaiting_pong_) return disconnect(disconnects::no_pong);
-  std::string& out = reply_buffer();
-  append_separator(out);
-  encode_server_ping(out);
-  flush_reply(out);
+  reply([&](std::string& out) { encode_server_ping(out); });
   if (!pongs_expected_) return arm_ping();  // unidirectional: nobody can answer
   awaiting_pong_ = true;
   // Check for the pong after pong_timeout, then ping again at the next interval.
@@ -645,10 +604,7 @@ void session::flush_reply(std::string& out) {
 
 void session::error_reply(std::uint32_t id, error_code c) {
   home().stats.errors.add();
-  std::string& out = reply_buffer();
-  append_separator(out);
-  encode_error_reply(out, id, c);
-  flush_reply(out);
+  reply([&](std::string& out) { encode_error_reply(out, id, c); });
 }
 
 void session::bad_request(std::string_view why) {

@@ -43,6 +43,7 @@
 #include "base/shared_payload.h"
 #include "centrifuge/codec/codes.h"
 #include "centrifuge/codec/command.h"
+#include "centrifuge/codec/reply_encoder.h"
 #include "centrifuge/transport_kind.h"
 #include "hub/shard.h"
 #include "hub/subscriber.h"
@@ -149,6 +150,14 @@ class session final : public hub::subscriber, public std::enable_shared_from_thi
   // Replies: into the frame's batch while a frame is being processed, else sent at once.
   std::string& reply_buffer();
   void flush_reply(std::string& out);
+  // One reply or push: encode(out) appends it to the frame's batch (or sends it at once).
+  template <class Encode>
+  void reply(Encode&& encode) {
+    std::string& out = reply_buffer();
+    append_separator(out);
+    encode(out);
+    flush_reply(out);
+  }
   void error_reply(std::uint32_t id, error_code c);
   void bad_request(std::string_view why);
 

@@ -12,6 +12,7 @@
 
 #include "base/assert.h"
 #include "http/message.h"
+#include "http/query.h"
 #include "http/response.h"
 #include "http/server_connection.h"
 #include "hub/namespace_options.h"
@@ -23,35 +24,6 @@ namespace duplex::service {
 // ---- request checks ---------------------------------------------------------------------------
 
 namespace {
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// application/x-www-form-urlencoded value decoding. False on a broken escape or a NUL.
-bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '+') {
-      c = ' ';
-    } else if (c == '%') {
-      if (i + 2 >= in.size()) return false;
-      const int hi = hex_value(in[i + 1]);
-      const int lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      c = static_cast<char>(hi * 16 + lo);
-      i += 2;
-    }
-    if (c == '\0') return false;
-    out.push_back(c);
-  }
-  return true;
-}
 
 // A channel name as it may appear in a one-line reason: printable ASCII, else '?'.
 std::string printable(std::string_view s) {
@@ -79,7 +51,7 @@ bool parse_channel_query(std::string_view query, channel_query& out, std::string
     if (key != "channel" && key != "token") continue;
     const std::string_view raw =
         eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-    if (!percent_decode(raw, value)) {
+    if (!http::form_decode(raw, value)) {
       why = fmt::format("malformed percent-encoding in the {} parameter", key);
       return false;
     }

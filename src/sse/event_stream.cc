@@ -4,6 +4,7 @@
 
 #include "base/assert.h"
 #include "http/message.h"
+#include "http/query.h"
 #include "net/loop.h"
 
 namespace duplex::sse {
@@ -29,40 +30,6 @@ void for_each_line(std::string_view data, Fn&& fn) {
     start = end + 1;
     if (data[end] == '\r' && start < data.size() && data[start] == '\n') ++start;
   }
-}
-
-std::string_view percent_decoded_value(std::string_view query, std::string_view key,
-                                       std::string& scratch) {
-  std::size_t pos = 0;
-  while (pos <= query.size()) {
-    std::size_t amp = query.find('&', pos);
-    if (amp == std::string_view::npos) amp = query.size();
-    std::string_view pair = query.substr(pos, amp - pos);
-    std::size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == key && eq != std::string_view::npos) {
-      std::string_view v = pair.substr(eq + 1);
-      scratch.clear();
-      for (std::size_t i = 0; i < v.size(); ++i) {
-        auto hex = [](char c) -> int {
-          if (c >= '0' && c <= '9') return c - '0';
-          if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-          if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-          return -1;
-        };
-        if (v[i] == '%' && i + 2 < v.size() && hex(v[i + 1]) >= 0 && hex(v[i + 2]) >= 0) {
-          scratch.push_back(static_cast<char>(hex(v[i + 1]) * 16 + hex(v[i + 2])));
-          i += 2;
-        } else if (v[i] == '+') {
-          scratch.push_back(' ');
-        } else {
-          scratch.push_back(v[i]);
-        }
-      }
-      return scratch;
-    }
-    pos = amp + 1;
-  }
-  return {};
 }
 
 }  // namespace
@@ -144,11 +111,7 @@ std::string response_head(const response_options& o, std::string_view date) {
 
 std::optional<std::string> last_event_id(const http::request_head& req) {
   if (auto v = req.fields.find("Last-Event-ID")) return std::string(*v);
-  std::string scratch;
-  std::string_view q = req.query();
-  if (q.find("lastEventId=") == std::string_view::npos) return std::nullopt;
-  std::string_view v = percent_decoded_value(q, "lastEventId", scratch);
-  return std::string(v);
+  return http::query_value(req.query(), "lastEventId");
 }
 
 // ---- stream_response ----------------------------------------------------------------------

@@ -12,11 +12,10 @@
 // - stop: open streams get the disconnect push 3001 "shutdown" and the server exits fast.
 //
 //   node centrifuge_fallbacks.mjs DUPLEX
-import { createHmac } from 'node:crypto';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bound, check, fail, importPeer, requireExecutable, startListening, withTimeout } from './support.mjs';
+import { bound, check, fail, importPeer, requireExecutable, startListening, withTimeout, hs256Token } from './support.mjs';
 
 const { Centrifuge } = await importPeer('centrifuge');
 const { WebSocket } = await importPeer('ws');
@@ -53,13 +52,7 @@ const base = `http://127.0.0.1:${server.port}`;
 
 // ---- helpers ----------------------------------------------------------------------------------
 
-const b64url = (s) => Buffer.from(s).toString('base64url');
-function token(claims) {
-  const head = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
-  const body = b64url(JSON.stringify(claims));
-  const sig = createHmac('sha256', SECRET).update(`${head}.${body}`).digest('base64url');
-  return `${head}.${body}.${sig}`;
-}
+const token = (claims) => hs256Token(claims, SECRET);
 
 async function api(method, params) {
   const res = await fetch(`${base}/api/${method}`, {

@@ -7,12 +7,10 @@
 // and that a misbehaving client does not affect the others.
 //
 //   node centrifuge_sdk.mjs DUPLEX
-import { createHmac } from 'node:crypto';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bound, check, fail, importPeer, requireExecutable, startListening, withTimeout } from './support.mjs';
+import { bound, check, fail, importPeer, requireExecutable, startListening, withTimeout, hs256Token, cuttableProxy } from './support.mjs';
 
 const { Centrifuge } = await importPeer('centrifuge');
 const { WebSocket } = await importPeer('ws');
@@ -61,13 +59,7 @@ const apiBase = `http://127.0.0.1:${server.port}/api`;
 
 // ---- helpers ----------------------------------------------------------------------------------
 
-const b64url = (s) => Buffer.from(s).toString('base64url');
-function token(claims) {
-  const head = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
-  const body = b64url(JSON.stringify(claims));
-  const sig = createHmac('sha256', SECRET).update(`${head}.${body}`).digest('base64url');
-  return `${head}.${body}.${sig}`;
-}
+const token = (claims) => hs256Token(claims, SECRET);
 const now = () => Math.floor(Date.now() / 1000);
 
 async function api(method, params, key = API_KEY) {
@@ -139,27 +131,7 @@ function raw() {
   };
 }
 
-// A TCP proxy in front of the server whose connections can be cut, to break a client's transport
-// without its knowledge.
-async function proxy(targetPort) {
-  const sockets = new Set();
-  let accepting = true;
-  const srv = createServer((down) => {
-    if (!accepting) { down.destroy(); return; }
-    const up = tcpConnect(targetPort, '127.0.0.1');
-    sockets.add(down); sockets.add(up);
-    down.pipe(up); up.pipe(down);
-    const drop = () => { down.destroy(); up.destroy(); sockets.delete(down); sockets.delete(up); };
-    down.on('error', drop); up.on('error', drop); down.on('close', drop); up.on('close', drop);
-  });
-  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  return {
-    port: srv.address().port,
-    cut() { accepting = false; for (const s of sockets) s.destroy(); sockets.clear(); },
-    restore() { accepting = true; },
-    close() { srv.close(); for (const s of sockets) s.destroy(); },
-  };
-}
+const proxy = cuttableProxy;
 
 // ---- 1. connect with and without a token; bad tokens ----------------------------------------
 

@@ -9,13 +9,12 @@
 // them; bad requests get 4xx (SSE) or 44xx close codes (ws); CORS; a server stop ends streams.
 //
 //   node events_and_ws.mjs DUPLEX
-import { createHmac } from 'node:crypto';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { createServer, connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bound, check, fail, importPeer, requireExecutable, startListening, withTimeout } from './support.mjs';
+import { bound, check, fail, importPeer, requireExecutable, startListening, withTimeout, hs256Token, cuttableProxy } from './support.mjs';
 
 const { EventSource } = await importPeer('eventsource');
 const { WebSocket } = await importPeer('ws');
@@ -74,13 +73,7 @@ const base = `http://127.0.0.1:${server.port}`;
 
 // ---- helpers ----------------------------------------------------------------------------------
 
-const b64url = (s) => Buffer.from(s).toString('base64url');
-function token(claims) {
-  const head = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
-  const body = b64url(JSON.stringify(claims));
-  const sig = createHmac('sha256', SECRET).update(`${head}.${body}`).digest('base64url');
-  return `${head}.${body}.${sig}`;
-}
+const token = (claims) => hs256Token(claims, SECRET);
 
 async function api(method, params) {
   const res = await fetch(`${base}/api/${method}`, {
@@ -155,26 +148,7 @@ function rawGet(path, headers = {}, readMs = 0) {
   });
 }
 
-// A TCP proxy whose connections can be cut, to break an EventSource's stream under it.
-async function proxy(targetPort) {
-  const sockets = new Set();
-  let accepting = true;
-  const srv = createServer((down) => {
-    if (!accepting) { down.destroy(); return; }
-    const up = tcpConnect(targetPort, '127.0.0.1');
-    sockets.add(down); sockets.add(up);
-    down.pipe(up); up.pipe(down);
-    const drop = () => { down.destroy(); up.destroy(); sockets.delete(down); sockets.delete(up); };
-    down.on('error', drop); up.on('error', drop); down.on('close', drop); up.on('close', drop);
-  });
-  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  return {
-    port: srv.address().port,
-    cut() { accepting = false; for (const s of sockets) s.destroy(); sockets.clear(); },
-    restore() { accepting = true; },
-    close() { srv.close(); for (const s of sockets) s.destroy(); },
-  };
-}
+const proxy = cuttableProxy;
 
 // ---- 1. publications arrive as events named after the channel, ids are positions ------------
 

@@ -3,6 +3,8 @@
 // (pinned in package-lock.json, installed by `scripts/deps.sh test`); they are imported
 // dynamically so that a missing one is reported as a skip instead of a module-load crash.
 import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { createServer, connect as tcpConnect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { readFileSync, existsSync, accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -183,4 +185,37 @@ export async function launchChromium(chromium) {
     rmSync(userDataDir, { recursive: true, force: true });
   };
   return { page, close };
+}
+
+// An HS256 JWT (RFC 7519) with `claims`, signed with `secret`: connection and subscription
+// tokens as the backend of a duplex deployment would make them.
+export function hs256Token(claims, secret) {
+  const b64url = (s) => Buffer.from(s).toString('base64url');
+  const head = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
+  const body = b64url(JSON.stringify(claims));
+  const sig = createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url');
+  return `${head}.${body}.${sig}`;
+}
+
+// A TCP proxy on 127.0.0.1 in front of `targetPort` whose connections can be cut (cut():
+// destroy them and refuse new ones until restore()), to break a client's transport without
+// its knowledge.
+export async function cuttableProxy(targetPort) {
+  const sockets = new Set();
+  let accepting = true;
+  const srv = createServer((down) => {
+    if (!accepting) { down.destroy(); return; }
+    const up = tcpConnect(targetPort, '127.0.0.1');
+    sockets.add(down); sockets.add(up);
+    down.pipe(up); up.pipe(down);
+    const drop = () => { down.destroy(); up.destroy(); sockets.delete(down); sockets.delete(up); };
+    down.on('error', drop); up.on('error', drop); down.on('close', drop); up.on('close', drop);
+  });
+  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  return {
+    port: srv.address().port,
+    cut() { accepting = false; for (const s of sockets) s.destroy(); sockets.clear(); },
+    restore() { accepting = true; },
+    close() { srv.close(); for (const s of sockets) s.destroy(); },
+  };
 }
