@@ -133,6 +133,14 @@ class server {
   // std::invalid_argument for any other method name (a programming error, at set-up).
   server& route(std::string_view method, std::string path,
                 std::function<void(const http_request&, http_responder)> handler);
+  // OPTIONS at `path` for browsers on other origins (CORS preflight): an Origin in
+  // `allowed_origins` (empty, or "*" listed: any) asking with Access-Control-Request-Method
+  // gets 204 with Access-Control-Allow-Origin echoing it, Vary: Origin, Allow-Methods
+  // `methods`, the asked-for Allow-Headers, Max-Age and, with `credentials`,
+  // Access-Control-Allow-Credentials; another origin gets 403; a plain OPTIONS gets Allow.
+  // The endpoint's own responses must carry the same fields (see http/cors.h).
+  server& preflight(std::string path, std::vector<std::string> allowed_origins,
+                    std::string methods, bool credentials = false);
   // For the library's own layers above the WebSocket core (SSE, Centrifugo transports, the
   // service): `method` at `path` (or every path under it when `prefix`) is served by an
   // http::route_target made once per loop thread by make(loop index), which may take the

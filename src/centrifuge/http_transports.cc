@@ -15,6 +15,7 @@
 #include "centrifuge/fallback_request.h"
 #include "centrifuge/session.h"
 #include "centrifuge/stream_formats.h"
+#include "http/cors.h"
 #include "http/response.h"
 #include "http/server_connection.h"
 #include "sse/event_stream.h"
@@ -35,9 +36,13 @@ struct shard_links {
 
 // What every endpoint of this file shares; kept alive by the routes and hooks holding it.
 struct fallback_state {
-  fallback_state(node& nd, fallback_options o) : n(nd), options(std::move(o)), shards(nd.shard_count()) {}
+  fallback_state(node& nd, fallback_options o)
+      : n(nd), options(std::move(o)), shards(nd.shard_count()) {
+    cors.allowed_origins = options.allowed_origins;
+  }
   node& n;
   fallback_options options;
+  http::cors_policy cors;
   std::vector<shard_links> shards;
 };
 
@@ -137,8 +142,9 @@ class stream_link final : public link, public sse::response_owner {
 
   // Takes the stream over (writes the response head) and starts the session with `frame`.
   sse::stream_response* start(net::stream& s, std::string_view date, hub::wire_format format,
-                              transport_kind kind, std::string_view frame) {
+                              transport_kind kind, std::string_view frame, http::header_list cors) {
     sse::response_options o;
+    o.headers = std::move(cors);
     o.mode = framing_ == stream_framing::sse ? sse::body_mode::event_stream : sse::body_mode::chunked;
     // The session's own pings ({} every ping_interval) keep the stream alive; heartbeats only
     // when those are off (an SSE comment or an empty line, both ignored by clients).
@@ -252,6 +258,12 @@ class stream_route final : public http::route_target {
   result handle(const http::request_head& req, std::string_view, std::string_view body,
                 net::stream& s, std::string& out, http::server_connection&) override {
     const bool uni = kind_ == transport_kind::uni_sse || kind_ == transport_kind::uni_http_stream;
+    // Cross-origin: a refused Origin is told so before anything starts.
+    http::header_list cors;
+    if (const std::optional<std::string_view> origin = req.fields.find("Origin")) {
+      if (!http::cors_origin_allowed(st_->cors, *origin)) return refuse(out, 403, "origin not allowed\n");
+      http::append_cors_headers(st_->cors, *origin, cors);
+    }
     // The connect: the body of a POST, else the cf_connect query parameter.
     std::string connect;
     if (req.verb == http::method::post) {
@@ -285,7 +297,8 @@ class stream_route final : public http::route_target {
       default: break;
     }
     auto* l = new stream_link(*st_, shard_, framing, uni);
-    sse::stream_response* r = l->start(s, dates_.get(std::chrono::system_clock::now()), format, kind_, frame);
+    sse::stream_response* r = l->start(s, dates_.get(std::chrono::system_clock::now()), format, kind_, frame,
+                                      std::move(cors));
     return {result::kind::upgraded, r};
   }
 
@@ -316,7 +329,18 @@ void add_stream_route(duplex::server& srv, const std::shared_ptr<fallback_state>
 void add_emulation_route(duplex::server& srv, const std::shared_ptr<fallback_state>& st) {
   duplex::server* sp = &srv;
   srv.route("POST", st->options.emulation_path,
-            [st, sp](const http_request& req, http_responder reply) {
+            [st, sp](const http_request& req, http_responder respond) {
+    // Every answer carries the CORS fields when the request came from an allowed origin.
+    http::header_list cors;
+    const std::optional<std::string_view> origin = req.header("Origin");
+    if (origin && !http::cors_origin_allowed(st->cors, *origin)) {
+      return respond({.status = 403, .body = "origin not allowed\n"});
+    }
+    if (origin) http::append_cors_headers(st->cors, *origin, cors);
+    auto reply = [respond, cors](http_reply r) {
+      r.headers = cors;
+      respond(std::move(r));
+    };
     std::string why;
     std::optional<emulation_request> er = parse_emulation_request(req.body, why);
     if (!er) {
@@ -328,7 +352,7 @@ void add_emulation_route(duplex::server& srv, const std::shared_ptr<fallback_sta
       return reply({.status = 404, .body = "unknown session\n"});
     }
     const std::size_t here = duplex::server::current_thread_index();
-    executor& origin = sp->thread_executor(here);
+    executor& home = sp->thread_executor(here);
     auto run = [st, shard, session = std::move(er->session), data = std::move(er->data)] {
       auto& links = st->shards[shard].by_session;
       auto it = links.find(session);
@@ -340,9 +364,9 @@ void add_emulation_route(duplex::server& srv, const std::shared_ptr<fallback_sta
       return reply(run() ? http_reply{.status = 204, .content_type = ""}
                          : http_reply{.status = 404, .body = "unknown session\n"});
     }
-    st->n.hub().shard_at(shard).exec().post([run = std::move(run), reply, &origin] {
+    st->n.hub().shard_at(shard).exec().post([run = std::move(run), reply, &home] {
       const bool found = run();
-      origin.post([reply, found] {
+      home.post([reply, found] {
         reply(found ? http_reply{.status = 204, .content_type = ""}
                     : http_reply{.status = 404, .body = "unknown session\n"});
       });
@@ -387,6 +411,12 @@ void add_fallback_endpoints(duplex::server& srv, node& n, fallback_options optio
   add_stream_route(srv, st, "POST", o.uni_sse_path, transport_kind::uni_sse);
   add_stream_route(srv, st, "POST", o.uni_http_stream_path, transport_kind::uni_http_stream);
   add_emulation_route(srv, st);
+  // centrifuge-js POSTs JSON bodies, which a cross-origin page must ask for first.
+  srv.preflight(o.http_stream_path, o.allowed_origins, "POST, OPTIONS");
+  srv.preflight(o.sse_path, o.allowed_origins, "GET, OPTIONS");
+  srv.preflight(o.uni_sse_path, o.allowed_origins, "GET, POST, OPTIONS");
+  srv.preflight(o.uni_http_stream_path, o.allowed_origins, "POST, OPTIONS");
+  srv.preflight(o.emulation_path, o.allowed_origins, "POST, OPTIONS");
   add_uni_websocket(srv, st);
   srv.on_stop([st] {
     for (std::size_t i = 0; i < st->shards.size(); ++i) {

@@ -19,6 +19,9 @@
 // (bidirectional: not one JSON object per line; unidirectional: not one JSON object), 413
 // over max_connect_bytes. A connect the session refuses ends the stream with a disconnect push.
 //
+// CORS: requests with an allowed Origin get Access-Control-Allow-Origin (echoed) and Vary;
+// OPTIONS preflights get 204 with the path's methods; a refused Origin gets 403.
+//
 // Server stop: an on_stop hook disconnects every session of these transports with 3001
 // "shutdown" (a disconnect push, then the stream ends), so `duplex serve` stops quickly with
 // streams open.
@@ -29,6 +32,7 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "centrifuge/node.h"
 #include "duplex/server.h"
@@ -42,6 +46,9 @@ struct fallback_options {
   std::string uni_websocket_path = "/connection/uni_websocket";
   std::string uni_sse_path = "/connection/uni_sse";
   std::string uni_http_stream_path = "/connection/uni_http_stream";
+  // Origins allowed to use these endpoints from a browser page elsewhere (CORS, http/cors.h):
+  // empty = any. Others get 403; preflights (OPTIONS) are answered for every path.
+  std::vector<std::string> allowed_origins;
   // Longest connect command (body or decoded query); Centrifugo's default is 64 KiB.
   std::size_t max_connect_bytes = 64 * 1024;
   // WebSocket limits for uni_websocket (as for /connection/websocket); the heartbeat,

@@ -234,7 +234,9 @@ void app::impl::add_routes() {
   raw_ws->add_to(*srv, "/ws", to_websocket_options(cfg));
   // Centrifugo's other transports: emulation (http_stream, sse + /emulation), unidirectional
   // (uni_websocket, uni_sse, uni_http_stream); their stop hook sends 3001 to open streams.
-  centrifuge::add_fallback_endpoints(*srv, *node, {.uni_websocket = to_websocket_options(cfg)});
+  centrifuge::add_fallback_endpoints(
+      *srv, *node,
+      {.allowed_origins = cfg.client.allowed_origins, .uni_websocket = to_websocket_options(cfg)});
 
   duplex::websocket_options echo_opt{.permessage_deflate = true};
   srv->websocket("/echo", echo_opt,

@@ -107,7 +107,9 @@ struct client_config {
   std::chrono::milliseconds pong_timeout{8000};
   std::size_t max_message_size = 64 * 1024;        // largest incoming message (bytes)
   std::size_t max_output_bytes = 4 * 1024 * 1024;  // per-connection unsent output limit
-  std::vector<std::string> allowed_origins;        // empty = any Origin
+  // Origins browsers may connect from (WebSocket handshakes, the HTTP transports, /events;
+  // CORS preflights answered): empty = any Origin.
+  std::vector<std::string> allowed_origins;
   std::size_t channel_max_length = hub::default_max_channel_length;  // 1..4096
   std::size_t max_channels_per_client = 128;                         // 0 = unlimited
   bool operator==(const client_config&) const = default;

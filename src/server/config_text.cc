@@ -214,7 +214,8 @@ std::string genconfig_text() {
   t += "max_message_size = " + toml_size(d.client.max_message_size) + "\n";
   t += "# Unsent output per connection before the slow-consumer policy applies.\n";
   t += "max_output_bytes = " + toml_size(d.client.max_output_bytes) + "\n";
-  t += "# Origins allowed to open WebSockets, e.g. [\"https://example.com\"]; [] = any.\n";
+  t += "# Origins browser pages may connect from (WebSocket, HTTP-streaming, SSE, emulation;\n";
+  t += "# CORS preflights answered), e.g. [\"https://example.com\"]; [] = any.\n";
   t += "# (env DUPLEX_ALLOWED_ORIGINS, comma-separated)\n";
   t += "allowed_origins = " + toml_list(d.client.allowed_origins) + "\n";
   t += "# Longest channel name (1 to 4096), and channels per client (0 = unlimited).\n";

@@ -13,6 +13,7 @@
 #include "base/assert.h"
 #include "http/message.h"
 #include "http/query.h"
+#include "http/cors.h"
 #include "http/response.h"
 #include "http/server_connection.h"
 #include "hub/namespace_options.h"
@@ -379,8 +380,8 @@ class events_session final : public hub::subscriber, public sse::response_owner 
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // see start()
 };
 
-bool origin_allowed(const std::vector<std::string>& allowed, std::string_view origin) {
-  return allowed.empty() || std::find(allowed.begin(), allowed.end(), origin) != allowed.end();
+http::cors_policy cors_of(const events_options& o) {
+  return http::cors_policy{.allowed_origins = o.allowed_origins, .methods = "GET, OPTIONS"};
 }
 
 std::string bearer_token(const http::request_head& req) {
@@ -401,7 +402,8 @@ class events_target final : public http::route_target {
     DUPLEX_ASSERT(st_.shard.exec().in_thread());
     const std::string_view date = st_.dates.get(std::chrono::system_clock::now());
     const std::optional<std::string_view> origin = req.fields.find("Origin");
-    const bool cors = origin.has_value() && origin_allowed(st_.options.allowed_origins, *origin);
+    const http::cors_policy policy = cors_of(st_.options);
+    const bool cors = origin.has_value() && http::cors_origin_allowed(policy, *origin);
     auto refuse = [&](int status, std::string_view why) {
       http::response_writer w(out);
       w.status(status);
@@ -435,10 +437,7 @@ class events_target final : public http::route_target {
     sse::response_options ro;
     ro.heartbeat = st_.options.heartbeat;
     ro.retry = st_.options.retry;
-    if (cors) {
-      ro.headers.emplace_back("Access-Control-Allow-Origin", std::string(*origin));
-      ro.headers.emplace_back("Vary", "Origin");
-    }
+    if (cors) http::append_cors_headers(policy, *origin, ro.headers);
     auto* session = new events_session(st_, std::move(a), std::move(q.channels));
     sse::stream_response* r = sse::stream_response::start(s, ro, date, session);
     session->start(r, since, lost);
@@ -475,11 +474,15 @@ events_endpoint::events_endpoint(hub::channel_hub& hub, const events_formats& fo
 events_endpoint::~events_endpoint() = default;
 
 void events_endpoint::add_to(duplex::server& srv, std::string path) {
+  const std::string path_copy = path;
   srv.internal_route("GET", std::move(path),
                      [this](std::size_t i) -> std::unique_ptr<http::route_target> {
                        DUPLEX_ASSERT(i < loops_.size());
                        return std::make_unique<events_target>(*loops_[i]);
                      });
+  // Preflight: an EventSource polyfill that sends Authorization or Last-Event-ID as headers
+  // from another origin asks first.
+  srv.preflight(path_copy, options_.allowed_origins, "GET, OPTIONS");
   srv.on_stop([this] {
     for (auto& l : loops_) {
       loop_state* st = l.get();

@@ -21,6 +21,7 @@
 
 #include "base/assert.h"
 #include "base/executor.h"
+#include "http/cors.h"
 #include "http/method.h"
 #include "http/server_connection.h"
 #include "http/static_files.h"
@@ -423,6 +424,21 @@ server& server::route(std::string_view method, std::string path,
   impl_->routes.push_back(std::make_unique<impl::route_endpoint>(
       impl::route_endpoint{verb, std::move(path), std::move(handler)}));
   return *this;
+}
+
+server& server::preflight(std::string path, std::vector<std::string> allowed_origins,
+                          std::string methods, bool credentials) {
+  http::cors_policy policy{.allowed_origins = std::move(allowed_origins),
+                           .credentials = credentials,
+                           .methods = std::move(methods)};
+  return route("OPTIONS", std::move(path),
+               [policy = std::move(policy)](const http_request& req, http_responder reply) {
+    http::options_answer a = http::answer_options(policy, req.header("Origin"),
+                                                  req.header("Access-Control-Request-Method"),
+                                                  req.header("Access-Control-Request-Headers"));
+    reply({.status = a.status, .content_type = a.body.empty() ? "" : "text/plain; charset=utf-8",
+           .body = std::move(a.body), .headers = std::move(a.headers)});
+  });
 }
 
 server& server::internal_route(std::string_view method, std::string path, target_factory make,

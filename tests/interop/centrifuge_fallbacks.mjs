@@ -32,6 +32,7 @@ writeFileSync(configFile, `
 allow_anonymous = true
 
 [client]
+allowed_origins = ["https://app.example"]
 ping_interval = "2s"
 pong_timeout = "1s"
 
@@ -224,6 +225,53 @@ for (const [name, msgs] of Object.entries(unis)) {
   check(!msgs.some((x) => x.disconnect), `${name}: disconnected ${JSON.stringify(msgs.find((x) => x.disconnect))}`);
 }
 console.log('uni_sse, uni_http_stream, uni_websocket: connect push, publications, pings; metrics by transport');
+
+// ---- 2b. CORS: browsers on another origin (centrifuge-js POSTs JSON, so it asks first) ---------
+
+{
+  const ask = (path, origin, method) => fetch(`${base}${path}`, {
+    method: 'OPTIONS',
+    headers: { Origin: origin, 'Access-Control-Request-Method': method,
+      'Access-Control-Request-Headers': 'content-type' },
+  });
+  for (const [path, method] of [['/emulation', 'POST'], ['/connection/http_stream', 'POST'],
+    ['/connection/uni_http_stream', 'POST'], ['/connection/sse', 'GET'], ['/events', 'GET']]) {
+    const r = await ask(path, 'https://app.example', method);
+    check(r.status === 204, `preflight ${path}: ${r.status}`);
+    check(r.headers.get('access-control-allow-origin') === 'https://app.example',
+      `preflight ${path}: allow-origin ${r.headers.get('access-control-allow-origin')}`);
+    check((r.headers.get('access-control-allow-methods') || '').includes(method),
+      `preflight ${path}: allow-methods ${r.headers.get('access-control-allow-methods')}`);
+    check(r.headers.get('access-control-allow-headers') === 'content-type',
+      `preflight ${path}: allow-headers ${r.headers.get('access-control-allow-headers')}`);
+    const refused = await ask(path, 'https://evil.example', method);
+    check(refused.status === 403 && !refused.headers.get('access-control-allow-origin'),
+      `preflight ${path} from a refused origin: ${refused.status}`);
+  }
+  // The requests themselves: an allowed origin's stream carries the fields; others are refused.
+  const ac = new AbortController();
+  const ok = await fetch(`${base}/connection/http_stream`, {
+    method: 'POST', signal: ac.signal, body: JSON.stringify({ id: 1, connect: {} }) + '\n',
+    headers: { Origin: 'https://app.example', 'Content-Type': 'application/json' },
+  });
+  check(ok.status === 200 && ok.headers.get('access-control-allow-origin') === 'https://app.example',
+    `http_stream from an allowed origin: ${ok.status} ${ok.headers.get('access-control-allow-origin')}`);
+  ac.abort();
+  await ok.body?.cancel().catch(() => {});
+  for (const path of ['/connection/http_stream', '/emulation']) {
+    const r = await fetch(`${base}${path}`, {
+      method: 'POST', body: '{}', headers: { Origin: 'https://evil.example', 'Content-Type': 'application/json' },
+    });
+    check(r.status === 403, `${path} from a refused origin: ${r.status}`);
+  }
+  const em = await fetch(`${base}/emulation`, {
+    method: 'POST', body: JSON.stringify({ session: 'nope.0', data: '{}' }),
+    headers: { Origin: 'https://app.example', 'Content-Type': 'application/json' },
+  });
+  check(em.status === 404 && em.headers.get('access-control-allow-origin') === 'https://app.example',
+    `emulation to an unknown session from an allowed origin: ${em.status} ${em.headers.get('access-control-allow-origin')}`);
+  console.log('cors: preflights for the five browser paths, allowed origin echoed, refused origin 403');
+}
 
 // ---- 3. bad input -----------------------------------------------------------------------------
 
