@@ -119,8 +119,16 @@ class server {
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  // WebSocket endpoint at exactly `path` (the query string is ignored for matching).
+  // WebSocket endpoint at exactly `path` (the query string is ignored for matching). A GET
+  // route (route(), get() or internal_route()) may share the path: requests asking for an
+  // upgrade (Upgrade: websocket) come here, the others go to the route.
   server& websocket(std::string path, websocket_options options, websocket_handlers handlers);
+  // Decides, after the handshake was validated and before the 101, whether it may proceed:
+  // nullopt accepts; a reply refuses with it (and the connection closes). Runs on the loop
+  // thread that will own the connection.
+  using upgrade_check = std::function<std::optional<http_reply>(const http_request&)>;
+  server& websocket(std::string path, websocket_options options, websocket_handlers handlers,
+                    upgrade_check check);
   // Files under `root` served at `prefix` ("/" serves root/index.html at "/").
   server& static_files(std::string prefix, std::string root);
   // GET (and HEAD) handler for exactly `path`; runs on a loop thread.

@@ -45,7 +45,12 @@ void reply_handle::send(std::string response, bool close_after) const {
   if (!state_ || state_->conn == nullptr) return;
   server_connection* c = std::exchange(state_->conn, nullptr);
   DUPLEX_ASSERT(c->stream_->owner().in_thread());
+  state_->gone = nullptr;
   c->answer(std::move(response), close_after);  // may delete c
+}
+
+void reply_handle::on_gone(std::function<void()> fn) const {
+  if (state_ && state_->conn != nullptr) state_->gone = std::move(fn);
 }
 
 server_context::~server_context() {
@@ -76,8 +81,17 @@ server_connection::server_connection(server_context& ctx, net::stream& s)
   arm(ctx_.get_site().request_timeout);
 }
 
+// A deferred reply that will never be sent: its handles become no-ops, and whoever waits to
+// send it hears so.
+void server_connection::abandon_pending() {
+  pending_->conn = nullptr;
+  std::function<void()> gone = std::move(pending_->gone);
+  pending_.reset();
+  if (gone) gone();
+}
+
 server_connection::~server_connection() {
-  if (pending_) pending_->conn = nullptr;  // its handles become no-ops
+  if (pending_) abandon_pending();
   if (timer_) stream_->owner().cancel(timer_);
   auto& live = ctx_.live_;
   if (live_index_ < live.size() && live[live_index_] == this) {
@@ -99,8 +113,7 @@ void server_connection::on_timer() {
   ++ctx_.counters_.timeouts;
   if (awaiting_) {
     // The target never answered: give up on it (its handle turns into a no-op).
-    pending_->conn = nullptr;
-    pending_.reset();
+    abandon_pending();
     std::string out;
     write_error_response(out, error::service_unavailable, ctx_.date());
     stream_->write(out);

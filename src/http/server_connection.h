@@ -27,6 +27,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -61,11 +62,17 @@ class reply_handle {
   void send(std::string response, bool close_after = false) const;
   // True while the connection still waits for this reply.
   bool valid() const noexcept { return state_ && state_->conn != nullptr; }
+  // `fn` runs (on the loop thread) if the connection goes away before this reply was sent:
+  // the peer closed or reset it, the deferred timeout passed, or the server stopped. For
+  // long-polling, where an aborted request means something (Engine.IO ends the session).
+  // Replaces an earlier fn; does nothing on an empty or dead handle.
+  void on_gone(std::function<void()> fn) const;
 
  private:
   friend class server_connection;
   struct state {
     server_connection* conn = nullptr;  // cleared on send and by the connection's destructor
+    std::function<void()> gone;         // see on_gone()
   };
   explicit reply_handle(std::shared_ptr<state> s) noexcept : state_(std::move(s)) {}
   std::shared_ptr<state> state_;
@@ -176,6 +183,7 @@ class server_connection final : public net::stream_handler {
   // Bytes that arrive while a reply is deferred.
   void hold(std::span<const std::byte> data);
   void fail(error e);
+  void abandon_pending();
   void arm(std::chrono::milliseconds after);
   void on_timer();
 

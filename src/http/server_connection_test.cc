@@ -332,6 +332,32 @@ TEST_F(ServerConnection, RequestTimerDoesNotKillADeferredReplyButTheBoundDoes) {
   EXPECT_FALSE(later.valid());
 }
 
+TEST_F(ServerConnection, OnGoneRunsWhenThePeerLeavesBeforeTheReplyOnlyThen) {
+  reply_handle later;
+  int gone = 0;
+  slow_.fn = [&](std::string&, server_connection& conn) {
+    later = conn.defer();
+    later.on_gone([&] { ++gone; });
+    return result{result::kind::deferred};
+  };
+  start();
+  // Answered: on_gone never runs, even when the connection closes afterwards.
+  send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+  settle();
+  later.send(scripted_target::reply("first"));
+  ASSERT_TRUE(received("first"));
+  // Unanswered when the peer goes: on_gone runs once, and the handle is dead.
+  send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+  settle();
+  ASSERT_TRUE(later.valid());
+  EXPECT_EQ(gone, 0);
+  cs_->abort();
+  client_.closed = true;
+  for (int i = 0; i < 100 && gone == 0; ++i) settle(10ms);
+  EXPECT_EQ(gone, 1);
+  EXPECT_FALSE(later.valid());
+}
+
 TEST_F(ServerConnection, DeferWithoutDeferringCancelsTheHandle) {
   reply_handle kept;
   slow_.fn = [&](std::string& out, server_connection& conn) {

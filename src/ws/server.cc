@@ -101,12 +101,13 @@ bool http_responder::valid() const { return state_ && state_->handle.valid(); }
 
 namespace {
 
-// Handshake of one WebSocket endpoint: validate, answer 101 or the error, hand the stream to a
-// ws::connection.
+// Handshake of one WebSocket endpoint: validate, ask the endpoint's upgrade check, answer 101
+// or the refusal, hand the stream to a ws::connection.
 class websocket_route final : public http::route_target {
  public:
-  websocket_route(const ws::endpoint_config& cfg, ws::connection_home& home)
-      : cfg_(cfg), home_(home) {}
+  websocket_route(const ws::endpoint_config& cfg, const server::upgrade_check& check,
+                  ws::connection_home& home, http::server_context& ctx)
+      : cfg_(cfg), check_(check), home_(home), ctx_(ctx) {}
 
   result handle(const http::request_head& req, std::string_view, std::string_view,
                 net::stream& s, std::string& out, http::server_connection&) override {
@@ -116,6 +117,19 @@ class websocket_route final : public http::route_target {
       out = ws::format_reject_response(r.err);
       return {result::kind::reply_and_close};
     }
+    if (check_) {
+      const http_request::source src{&req, &s};
+      http_request hr;
+      hr.method = req.method_text;
+      hr.target = req.target;
+      hr.path = req.path();
+      hr.query = req.query();
+      hr.source_ = &src;
+      if (std::optional<http_reply> refusal = check_(hr)) {
+        out = format_reply(*refusal, ctx_.date(), false);
+        return {result::kind::reply_and_close};
+      }
+    }
     s.write(ws::format_accept_response(r.accepted));
     auto* c = ws::connection::accept(s, cfg_, home_, r.accepted, req.target);
     c->start();
@@ -124,7 +138,26 @@ class websocket_route final : public http::route_target {
 
  private:
   const ws::endpoint_config& cfg_;
+  const server::upgrade_check& check_;
   ws::connection_home& home_;
+  http::server_context& ctx_;
+};
+
+// A WebSocket endpoint and a GET route at the same path (Engine.IO's /socket.io/ serves both
+// long-polling and WebSocket): requests that ask for an upgrade go to the endpoint.
+class upgrade_switch final : public http::route_target {
+ public:
+  upgrade_switch(http::route_target& ws, http::route_target& plain) : ws_(ws), plain_(plain) {}
+  result handle(const http::request_head& req, std::string_view rest, std::string_view body,
+                net::stream& s, std::string& out, http::server_connection& conn) override {
+    const std::optional<std::string_view> upgrade = req.fields.find("Upgrade");
+    http::route_target& t = upgrade && http::iequals(*upgrade, "websocket") ? ws_ : plain_;
+    return t.handle(req, rest, body, s, out, conn);
+  }
+
+ private:
+  http::route_target& ws_;
+  http::route_target& plain_;
 };
 
 class static_route final : public http::route_target {
@@ -220,6 +253,7 @@ struct server::impl {
   struct ws_endpoint {
     std::string path;
     ws::endpoint_config cfg;
+    upgrade_check check;
   };
   struct static_mount {
     std::string prefix;
@@ -294,24 +328,37 @@ void server::impl::build_site(loop_state& st) {
     return static_cast<http::router::handler_id>(st.site.targets.size() - 1);
   };
   st.ws_homes.clear();
+  // GET routes that share a WebSocket endpoint's path go behind an upgrade_switch.
+  std::vector<std::pair<std::string_view, http::route_target*>> ws_targets;
   for (auto& ep : ws_endpoints) {
     st.ws_homes.push_back(std::make_unique<ws::connection_home>());
-    auto id = add_target(std::make_unique<websocket_route>(ep->cfg, *st.ws_homes.back()));
-    if (ep.get() == any_path) st.site.routes.add_prefix(http::method::get, "/", id);
-    else st.site.routes.add(http::method::get, ep->path, id);
+    auto target = std::make_unique<websocket_route>(ep->cfg, ep->check, *st.ws_homes.back(), *st.http);
+    http::route_target* t = target.get();
+    auto id = add_target(std::move(target));
+    if (ep.get() == any_path) {
+      st.site.routes.add_prefix(http::method::get, "/", id);
+    } else {
+      st.site.routes.add(http::method::get, ep->path, id);
+      ws_targets.emplace_back(ep->path, t);
+    }
   }
-  for (auto& g : gets) {
-    auto id = add_target(std::make_unique<get_route>(g->fn, *st.http));
-    st.site.routes.add(http::method::get, g->path, id);
-  }
-  for (auto& r : routes) {
-    auto id = add_target(std::make_unique<http_route>(r->fn, *st.http));
-    st.site.routes.add(r->verb, r->path, id);
-  }
+  auto add_exact = [&](http::method verb, const std::string& path, std::unique_ptr<http::route_target> t) {
+    if (verb == http::method::get) {
+      for (auto& [ws_path, ws_target] : ws_targets) {
+        if (ws_path != path) continue;
+        http::route_target* plain = t.get();
+        add_target(std::move(t));
+        t = std::make_unique<upgrade_switch>(*ws_target, *plain);
+        break;
+      }
+    }
+    st.site.routes.add(verb, path, add_target(std::move(t)));
+  };
+  for (auto& g : gets) add_exact(http::method::get, g->path, std::make_unique<get_route>(g->fn, *st.http));
+  for (auto& r : routes) add_exact(r->verb, r->path, std::make_unique<http_route>(r->fn, *st.http));
   for (auto& r : internal_routes) {
-    auto id = add_target(r.make(st.index));
-    if (r.prefix) st.site.routes.add_prefix(r.verb, r.path, id);
-    else st.site.routes.add(r.verb, r.path, id);
+    if (r.prefix) st.site.routes.add_prefix(r.verb, r.path, add_target(r.make(st.index)));
+    else add_exact(r.verb, r.path, r.make(st.index));
   }
   for (auto& m : mounts) {
     auto id = add_target(std::make_unique<static_route>(*m.files, *st.http));
@@ -380,7 +427,13 @@ server::~server() {
 }
 
 server& server::websocket(std::string path, websocket_options options, websocket_handlers handlers) {
+  return websocket(std::move(path), std::move(options), std::move(handlers), upgrade_check{});
+}
+
+server& server::websocket(std::string path, websocket_options options, websocket_handlers handlers,
+                          upgrade_check check) {
   auto ep = std::make_unique<impl::ws_endpoint>();
+  ep->check = std::move(check);
   ep->path = std::move(path);
   ep->cfg.path = ep->path;
   ep->cfg.options = std::move(options);

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <future>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -300,6 +301,34 @@ TEST_F(HttpRoutes, StopRunsOnStopThenClosesWebSocketsWithTheEndpointsCode) {
   EXPECT_EQ(closes_seen_by_on_stop.load(), 0);  // on_stop ran before the connections closed
   srv_->stop();  // again: nothing more
   EXPECT_EQ(stops.load(), 1);
+}
+
+TEST_F(HttpRoutes, WebSocketAndGetShareAPathAndTheUpgradeCheckMayRefuse) {
+  std::atomic<int> opened{0};
+  srv_->websocket("/both", {}, {.on_open = [&](websocket&) { ++opened; }},
+                  [](const http_request& req) -> std::optional<http_reply> {
+                    if (req.query == "sid=bad") {
+                      return http_reply{.status = 400, .content_type = "application/json",
+                                        .body = "{\"code\":1}"};
+                    }
+                    return std::nullopt;
+                  });
+  srv_->route("GET", "/both", [](const http_request& req, http_responder respond) {
+    respond({.body = "plain " + std::string(req.query)});
+  });
+  start();
+  // Without Upgrade: the route.
+  const response r = parse(exchange(port(), "GET /both?a=1 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "plain a=1");
+  // With Upgrade: the endpoint, unless the check refuses.
+  raw_peer ok;
+  std::string rest;
+  ASSERT_EQ(ok.upgrade(port(), "/both?sid=good", rest), 101);
+  raw_peer refused;
+  EXPECT_EQ(refused.upgrade(port(), "/both?sid=bad", rest), 400);
+  for (int i = 0; i < 100 && opened.load() < 1; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(opened.load(), 1);
 }
 
 }  // namespace
