@@ -1,0 +1,699 @@
+// The Socket.IO v5 server behind include/duplex/socketio.h, on the Engine.IO server
+// (sio/engine.h): namespaces, middlewares, events, acks both ways, binary attachments, rooms
+// and broadcasts across loop threads.
+//
+// Per loop thread, each namespace keeps the sockets that live on that thread and its rooms'
+// members (room -> sockets); only that thread touches them. A broadcast encodes its packet
+// once and posts it to every thread, which picks its own sockets from the rooms. Namespaces
+// are made at set-up, or at a client's CONNECT for dynamic ones (under a mutex, never freed
+// before the server), so their addresses are stable and every thread may hold them.
+#include "duplex/socketio.h"
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include "base/assert.h"
+#include "base/executor.h"
+#include "sio/codec/sio_decoder.h"
+#include "sio/codec/sio_packet.h"
+#include "sio/engine.h"
+
+namespace duplex::io {
+
+namespace codec = duplex::sio::codec;
+using codec::sio_packet;
+using codec::sio_packet_type;
+
+namespace detail {
+
+struct client;
+struct server_state;
+
+// A packet encoded once, shared by every thread that sends it.
+struct encoded_packet {
+  std::string text;
+  std::vector<codec::binary_buffer> attachments;
+};
+
+struct thread_part {
+  std::unordered_set<socket_state*> sockets;
+  std::unordered_map<std::string, std::unordered_set<socket_state*>> rooms;
+};
+
+struct namespace_state {
+  namespace_state(server_state& s, std::string n, std::size_t threads)
+      : srv(s), name(std::move(n)), threads(threads) {}
+  server_state& srv;
+  std::string name;
+  namespace_ facade{*this};
+  std::vector<middleware> middlewares;
+  std::vector<connection_handler> on_connection;
+  std::vector<thread_part> threads;  // by loop index
+  // Dynamic parent: the matcher, and the children made from it (guarded by server's mutex).
+  std::function<bool(std::string_view)> matches;
+  std::vector<namespace_state*> children;
+  namespace_state* parent = nullptr;
+};
+
+struct pending_ack {
+  reply_fn reply;
+  timer_id timer = 0;
+};
+
+struct socket_state {
+  socket_state(client& c, namespace_state& n, std::string sid, io::handshake h)
+      : cl(c), ns(n), id(std::move(sid)), hs(std::move(h)) {}
+  socket facade{*this};
+  client& cl;
+  namespace_state& ns;
+  std::string id;
+  io::handshake hs;
+  std::unordered_set<std::string> rooms;
+  std::unordered_map<std::string, event_handler> handlers;
+  std::vector<std::function<void(const json&, next_fn)>> packet_middlewares;
+  std::vector<disconnect_handler> on_disconnect;
+  std::unordered_map<std::uint64_t, pending_ack> acks;
+  std::uint64_t next_ack = 0;
+  bool connected = false;
+  bool recovered = false;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+};
+
+// One Engine.IO session and the namespaces it joined.
+struct client {
+  client(server_state& s, sio::engine_socket& c, std::size_t t) : srv(s), conn(c), thread(t) {}
+  server_state& srv;
+  sio::engine_socket& conn;
+  std::size_t thread;
+  codec::sio_decoder decoder;
+  std::unordered_map<std::string, socket_state*> sockets;  // by namespace
+  std::size_t connecting = 0;                              // CONNECTs in their middlewares
+  timer_id connect_timer = 0;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+};
+
+std::string new_socket_id() {
+  static constexpr char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  unsigned char raw[20];
+  DUPLEX_ASSERT(RAND_bytes(raw, sizeof raw) == 1);
+  std::string id;
+  id.reserve(sizeof raw);
+  for (unsigned char b : raw) id += alphabet[b & 63];
+  return id;
+}
+
+struct server_state final : sio::engine_handler {
+  server_state(duplex::server& s, server_options o)
+      : http(s), opt(std::move(o)), engine(engine_options_of(opt), *this) {}
+
+  static sio::engine_options engine_options_of(const server_options& o) {
+    sio::engine_options e;
+    e.path = o.path;
+    e.ping_interval = o.ping_interval;
+    e.ping_timeout = o.ping_timeout;
+    e.max_payload = o.max_http_buffer_size;
+    e.allow_polling = o.polling;
+    e.allow_websocket = o.websocket;
+    e.allow_upgrades = o.allow_upgrades;
+    e.permessage_deflate = o.permessage_deflate;
+    e.cors_origins = o.cors_origins;
+    e.cors_credentials = o.cors_credentials;
+    e.max_ws_backpressure = o.max_output_bytes;
+    e.max_polling_buffer = o.max_output_bytes;
+    return e;
+  }
+
+  duplex::server& http;
+  server_options opt;
+  sio::engine_server engine;
+  std::vector<executor*> execs;
+  std::mutex mu;  // namespaces, dynamic children
+  std::map<std::string, std::unique_ptr<namespace_state>, std::less<>> namespaces;
+  std::vector<std::unique_ptr<namespace_state>> dynamic;  // parents
+  std::vector<std::unique_ptr<namespace_state>> children;
+  std::atomic<std::size_t> sockets{0};
+  std::atomic<std::uint64_t> bad_packets{0};
+
+  std::size_t thread_count() const noexcept { return execs.size(); }
+
+  namespace_state& make_namespace(std::string name) {
+    std::lock_guard lk(mu);
+    auto it = namespaces.find(name);
+    if (it != namespaces.end()) return *it->second;
+    auto ns = std::make_unique<namespace_state>(*this, name, thread_count());
+    namespace_state& r = *ns;
+    namespaces.emplace(std::move(name), std::move(ns));
+    return r;
+  }
+
+  // The namespace a CONNECT names: static, or a new child of a matching dynamic parent.
+  namespace_state* lookup_for_connect(const std::string& name) {
+    std::lock_guard lk(mu);
+    if (auto it = namespaces.find(name); it != namespaces.end()) return it->second.get();
+    for (auto& parent : dynamic) {
+      if (!parent->matches(name)) continue;
+      auto child = std::make_unique<namespace_state>(*this, name, thread_count());
+      child->parent = parent.get();
+      child->middlewares = parent->middlewares;
+      child->on_connection = parent->on_connection;
+      parent->children.push_back(child.get());
+      namespace_state* r = child.get();
+      namespaces.emplace(name, std::move(child));
+      return r;
+    }
+    return nullptr;
+  }
+
+  // ---- sending --------------------------------------------------------------------------------
+
+  static void send_encoded(client& c, const encoded_packet& e) {
+    c.conn.send(e.text, false);
+    for (const codec::binary_buffer& b : e.attachments) {
+      c.conn.send(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()), true);
+    }
+  }
+
+  static bool encode(const sio_packet& p, encoded_packet& out) {
+    const codec::sio_error err = codec::encode_sio_packet(p, out.text, out.attachments);
+    if (err != codec::sio_error::none) {
+      spdlog::error("socket.io: cannot encode a {} packet: {}", codec::to_string(p.type),
+                    codec::to_string(err));
+      return false;
+    }
+    return true;
+  }
+
+  static void send_packet(client& c, const sio_packet& p) {
+    encoded_packet e;
+    if (encode(p, e)) send_encoded(c, e);
+  }
+
+  // ---- engine_handler -------------------------------------------------------------------------
+
+  void on_open(sio::engine_socket& s) override {
+    auto* c = new client(*this, s, s.owner());
+    s.user_data = c;
+    if (opt.connect_timeout.count() > 0) {
+      c->connect_timer = execs[c->thread]->run_after(opt.connect_timeout, [c] {
+        c->connect_timer = 0;
+        if (c->sockets.empty() && c->connecting == 0) c->conn.close();
+      });
+    }
+  }
+
+  void on_message(sio::engine_socket& s, std::string_view data, bool binary) override {
+    auto* c = static_cast<client*>(s.user_data);
+    if (c == nullptr) return;
+    sio_packet p;
+    const codec::sio_decoder::result r =
+        binary ? c->decoder.feed_binary(data, p) : c->decoder.feed_text(data, p);
+    if (!r.ok()) {
+      bad_packets.fetch_add(1, std::memory_order_relaxed);
+      spdlog::debug("socket.io {}: bad packet: {}", s.id(), codec::to_string(r.error));
+      return s.close();
+    }
+    if (r.complete) on_packet(*c, std::move(p));
+  }
+
+  void on_close(sio::engine_socket& s, std::string_view reason) override {
+    auto* c = static_cast<client*>(std::exchange(s.user_data, nullptr));
+    if (c == nullptr) return;
+    *c->alive = false;
+    if (c->connect_timer) execs[c->thread]->cancel(c->connect_timer);
+    std::vector<socket_state*> all;
+    for (auto& [n, so] : c->sockets) all.push_back(so);
+    for (socket_state* so : all) disconnect(*so, reason, false);
+    delete c;
+  }
+
+  // ---- packets from a client ------------------------------------------------------------------
+
+  void on_packet(client& c, sio_packet p) {
+    switch (p.type) {
+      case sio_packet_type::connect: return on_connect(c, std::move(p));
+      case sio_packet_type::disconnect:
+        if (auto it = c.sockets.find(p.nsp); it != c.sockets.end()) {
+          disconnect(*it->second, "client namespace disconnect", false);
+        }
+        return;
+      case sio_packet_type::event:
+      case sio_packet_type::binary_event: {
+        auto it = c.sockets.find(p.nsp);
+        if (it == c.sockets.end()) return;  // not connected to that namespace: ignored
+        const json& name = p.data[0];
+        if (name.is_string() && codec::is_reserved_event_name(name.get_ref<const std::string&>())) {
+          bad_packets.fetch_add(1, std::memory_order_relaxed);
+          return c.conn.close();
+        }
+        return on_event(*it->second, std::move(p));
+      }
+      case sio_packet_type::ack:
+      case sio_packet_type::binary_ack: {
+        auto it = c.sockets.find(p.nsp);
+        if (it == c.sockets.end() || !p.ack_id) return;
+        socket_state& so = *it->second;
+        auto a = so.acks.find(*p.ack_id);
+        if (a == so.acks.end()) return;
+        pending_ack pa = std::move(a->second);
+        so.acks.erase(a);
+        if (pa.timer) execs[c.thread]->cancel(pa.timer);
+        pa.reply(std::nullopt, std::move(p.data));
+        return;
+      }
+      case sio_packet_type::connect_error:  // only servers send it
+        bad_packets.fetch_add(1, std::memory_order_relaxed);
+        return c.conn.close();
+    }
+  }
+
+  void on_connect(client& c, sio_packet p) {
+    namespace_state* ns = lookup_for_connect(p.nsp);
+    if (ns == nullptr) {
+      sio_packet e{.type = sio_packet_type::connect_error, .nsp = p.nsp,
+                   .data = json{{"message", "Invalid namespace"}}};
+      return send_packet(c, e);
+    }
+    if (c.sockets.contains(p.nsp)) return;  // already connected there: ignored, as Socket.IO does
+    const sio::engine_handshake& eh = c.conn.handshake();
+    io::handshake hs{.auth = p.data.is_object() ? std::move(p.data) : json::object(),
+                     .query = eh.query, .address = eh.address, .origin = eh.origin,
+                     .user_agent = eh.user_agent, .cookie = eh.cookie,
+                     .authorization = eh.authorization, .time = eh.time};
+    auto* so = new socket_state(c, *ns, new_socket_id(), std::move(hs));
+    ++c.connecting;
+    run_middlewares(*so, 0);
+  }
+
+  // Runs namespace middleware i, then the next, then admits the socket.
+  void run_middlewares(socket_state& so, std::size_t i) {
+    if (i == so.ns.middlewares.size()) return admit(so);
+    std::weak_ptr<bool> client_alive = so.cl.alive;
+    auto called = std::make_shared<bool>(false);
+    next_fn next = [this, &so, i, client_alive, called](std::optional<connect_error> err) {
+      if (std::exchange(*called, true) || client_alive.expired()) {
+        return;  // called twice, or the client went away meanwhile (then `so` is gone too)
+      }
+      if (err) {
+        --so.cl.connecting;
+        sio_packet e{.type = sio_packet_type::connect_error, .nsp = so.ns.name,
+                     .data = json{{"message", err->message}}};
+        if (!err->data.is_null()) e.data["data"] = std::move(err->data);
+        send_packet(so.cl, e);
+        delete &so;
+        return;
+      }
+      run_middlewares(so, i + 1);
+    };
+    try {
+      so.ns.middlewares[i](so.facade, std::move(next));
+    } catch (const std::exception& ex) {
+      spdlog::error("socket.io middleware of {} threw: {}", so.ns.name, ex.what());
+    }
+  }
+
+  void admit(socket_state& so) {
+    client& c = so.cl;
+    --c.connecting;
+    if (c.sockets.contains(so.ns.name)) {
+      delete &so;
+      return;
+    }
+    so.connected = true;
+    c.sockets.emplace(so.ns.name, &so);
+    thread_part& tp = so.ns.threads[c.thread];
+    tp.sockets.insert(&so);
+    join(so, so.id);
+    sockets.fetch_add(1, std::memory_order_relaxed);
+    if (c.connect_timer) {
+      execs[c.thread]->cancel(c.connect_timer);
+      c.connect_timer = 0;
+    }
+    sio_packet ok{.type = sio_packet_type::connect, .nsp = so.ns.name, .data = json{{"sid", so.id}}};
+    send_packet(c, ok);
+    std::weak_ptr<bool> alive = so.alive;
+    for (const connection_handler& h : so.ns.on_connection) {
+      h(so.facade);
+      if (alive.expired()) return;  // disconnected inside the handler
+    }
+  }
+
+  void on_event(socket_state& so, sio_packet p) {
+    json args = std::move(p.data);
+    std::string name = args[0].is_string() ? args[0].get<std::string>() : args[0].dump();
+    ack_fn ack;
+    if (p.ack_id) {
+      auto answered = std::make_shared<bool>(false);
+      std::weak_ptr<bool> alive = so.alive;
+      ack = [this, &so, alive, answered, id = *p.ack_id](json reply) {
+        if (alive.expired() || std::exchange(*answered, true)) return;
+        if (!reply.is_array()) reply = json::array({std::move(reply)});
+        sio_packet a{.type = sio_packet_type::ack, .nsp = so.ns.name, .ack_id = id, .data = std::move(reply)};
+        send_packet(so.cl, a);
+      };
+    }
+    if (so.packet_middlewares.empty()) return dispatch(so, name, std::move(args), std::move(ack));
+    run_packet_middlewares(so, 0, std::make_shared<json>(std::move(args)), std::move(name), std::move(ack));
+  }
+
+  void run_packet_middlewares(socket_state& so, std::size_t i, std::shared_ptr<json> args,
+                              std::string name, ack_fn ack) {
+    if (i == so.packet_middlewares.size()) return dispatch(so, name, std::move(*args), std::move(ack));
+    std::weak_ptr<bool> alive = so.alive;
+    auto called = std::make_shared<bool>(false);
+    next_fn next = [this, &so, i, args, name, ack, alive, called](std::optional<connect_error> err) {
+      if (std::exchange(*called, true) || alive.expired() || err) return;
+      run_packet_middlewares(so, i + 1, args, name, ack);
+    };
+    so.packet_middlewares[i](*args, std::move(next));
+  }
+
+  void dispatch(socket_state& so, const std::string& name, json args, ack_fn ack) {
+    auto h = so.handlers.find(name);
+    if (h == so.handlers.end()) return;
+    args.erase(args.begin());  // the name
+    try {
+      h->second(so.facade, args, std::move(ack));
+    } catch (const std::exception& ex) {
+      spdlog::error("socket.io handler for \"{}\" threw: {}", name, ex.what());
+    }
+  }
+
+  // ---- rooms and disconnects (on the socket's thread) ------------------------------------------
+
+  void join(socket_state& so, const std::string& room) {
+    if (!so.connected || !so.rooms.insert(room).second) return;
+    so.ns.threads[so.cl.thread].rooms[room].insert(&so);
+  }
+  void leave(socket_state& so, const std::string& room) {
+    if (so.rooms.erase(room) == 0) return;
+    auto& rooms = so.ns.threads[so.cl.thread].rooms;
+    auto it = rooms.find(room);
+    if (it == rooms.end()) return;
+    it->second.erase(&so);
+    if (it->second.empty()) rooms.erase(it);
+  }
+
+  void disconnect(socket_state& so, std::string_view reason, bool send_disconnect) {
+    if (!so.connected) return;
+    so.connected = false;
+    client& c = so.cl;
+    if (send_disconnect) send_packet(c, sio_packet{.type = sio_packet_type::disconnect, .nsp = so.ns.name});
+    for (const std::string& r : std::vector<std::string>(so.rooms.begin(), so.rooms.end())) leave(so, r);
+    so.ns.threads[c.thread].sockets.erase(&so);
+    c.sockets.erase(so.ns.name);
+    sockets.fetch_sub(1, std::memory_order_relaxed);
+    auto acks = std::move(so.acks);
+    so.acks.clear();
+    for (auto& [id, pa] : acks) {
+      if (pa.timer) execs[c.thread]->cancel(pa.timer);
+      pa.reply(std::string("socket has been disconnected"), json::array());
+    }
+    for (const disconnect_handler& h : so.on_disconnect) h(so.facade, reason);
+    *so.alive = false;
+    socket_state* p = &so;
+    execs[c.thread]->post([p] { delete p; });
+  }
+
+  // ---- broadcasts -----------------------------------------------------------------------------
+
+  // Sends `e` to this thread's sockets of `ns` that `sel` selects.
+  void deliver_here(const broadcast::selection& sel, const encoded_packet& e, std::size_t thread);
+  void for_each_selected(const broadcast::selection& sel, std::size_t thread,
+                         const std::function<void(socket_state&)>& fn);
+  void on_every_thread(std::function<void(std::size_t)> fn) {
+    auto shared = std::make_shared<std::function<void(std::size_t)>>(std::move(fn));
+    const std::size_t here = duplex::server::current_thread_index();
+    for (std::size_t i = 0; i < execs.size(); ++i) {
+      if (i == here) continue;
+      execs[i]->post([shared, i] { (*shared)(i); });
+    }
+    if (here < execs.size()) (*shared)(here);
+  }
+};
+
+}  // namespace detail
+
+// ---- broadcast ----------------------------------------------------------------------------------
+
+struct broadcast::selection {
+  detail::server_state* srv = nullptr;
+  detail::namespace_state* ns = nullptr;
+  std::vector<std::string> rooms;   // empty: every socket of the namespace
+  std::vector<std::string> except;  // rooms
+  std::string except_id;            // the sender, for socket::to()/broadcast_()
+  bool volatile_ = false;
+};
+
+namespace detail {
+
+void server_state::for_each_selected(const broadcast::selection& sel, std::size_t thread,
+                                     const std::function<void(socket_state&)>& fn) {
+  std::vector<namespace_state*> targets{sel.ns};
+  if (sel.ns->matches) {
+    std::lock_guard lk(mu);
+    targets = sel.ns->children;
+  }
+  for (namespace_state* ns : targets) {
+    thread_part& tp = ns->threads[thread];
+    auto excluded = [&](socket_state* so) {
+      if (!sel.except_id.empty() && so->id == sel.except_id) return true;
+      for (const std::string& r : sel.except) {
+        if (so->rooms.contains(r)) return true;
+      }
+      return false;
+    };
+    std::vector<socket_state*> chosen;
+    if (sel.rooms.empty()) {
+      for (socket_state* so : tp.sockets) {
+        if (!excluded(so)) chosen.push_back(so);
+      }
+    } else {
+      std::unordered_set<socket_state*> seen;
+      for (const std::string& r : sel.rooms) {
+        auto it = tp.rooms.find(r);
+        if (it == tp.rooms.end()) continue;
+        for (socket_state* so : it->second) {
+          if (!excluded(so) && seen.insert(so).second) chosen.push_back(so);
+        }
+      }
+    }
+    for (socket_state* so : chosen) fn(*so);
+  }
+}
+
+void server_state::deliver_here(const broadcast::selection& sel, const encoded_packet& e,
+                                std::size_t thread) {
+  for_each_selected(sel, thread, [&](socket_state& so) {
+    if (sel.volatile_ && so.cl.conn.buffered() > 0) return;
+    send_encoded(so.cl, e);
+  });
+}
+
+}  // namespace detail
+
+broadcast broadcast::to(std::string room) const {
+  auto s = std::make_shared<selection>(*sel_);
+  s->rooms.push_back(std::move(room));
+  return broadcast(std::move(s));
+}
+broadcast broadcast::except(std::string room) const {
+  auto s = std::make_shared<selection>(*sel_);
+  s->except.push_back(std::move(room));
+  return broadcast(std::move(s));
+}
+broadcast broadcast::volatile_() const {
+  auto s = std::make_shared<selection>(*sel_);
+  s->volatile_ = true;
+  return broadcast(std::move(s));
+}
+broadcast broadcast::compress(bool) const { return *this; }
+
+void broadcast::emit(std::string_view event, json args) const {
+  if (!args.is_array()) args = json::array({std::move(args)});
+  args.insert(args.begin(), json(std::string(event)));
+  detail::server_state* srv = sel_->srv;
+  auto sel = sel_;
+  if (sel->ns->matches) {
+    // A dynamic parent: each child gets the packet under its own name.
+    std::vector<detail::namespace_state*> children;
+    {
+      std::lock_guard lk(srv->mu);
+      children = sel->ns->children;
+    }
+    for (detail::namespace_state* child : children) {
+      auto s = std::make_shared<selection>(*sel);
+      s->ns = child;
+      broadcast(std::move(s)).emit(event, json(args.begin() + 1, args.end()));
+    }
+    return;
+  }
+  auto e = std::make_shared<detail::encoded_packet>();
+  sio_packet p{.type = sio_packet_type::event, .nsp = sel->ns->name, .data = std::move(args)};
+  if (!detail::server_state::encode(p, *e)) return;
+  srv->on_every_thread([srv, sel, e](std::size_t t) { srv->deliver_here(*sel, *e, t); });
+}
+
+void broadcast::sockets_join(std::string room) const {
+  detail::server_state* srv = sel_->srv;
+  auto sel = sel_;
+  srv->on_every_thread([srv, sel, room](std::size_t t) {
+    srv->for_each_selected(*sel, t, [&](detail::socket_state& so) { srv->join(so, room); });
+  });
+}
+void broadcast::sockets_leave(std::string room) const {
+  detail::server_state* srv = sel_->srv;
+  auto sel = sel_;
+  srv->on_every_thread([srv, sel, room](std::size_t t) {
+    srv->for_each_selected(*sel, t, [&](detail::socket_state& so) { srv->leave(so, room); });
+  });
+}
+void broadcast::disconnect_sockets(bool close) const {
+  detail::server_state* srv = sel_->srv;
+  auto sel = sel_;
+  srv->on_every_thread([srv, sel, close](std::size_t t) {
+    std::vector<detail::socket_state*> chosen;
+    srv->for_each_selected(*sel, t, [&](detail::socket_state& so) { chosen.push_back(&so); });
+    for (detail::socket_state* so : chosen) so->facade.disconnect(close);
+  });
+}
+
+// ---- socket -------------------------------------------------------------------------------------
+
+const std::string& socket::id() const noexcept { return st_.id; }
+const std::string& socket::nsp() const noexcept { return st_.ns.name; }
+const io::handshake& socket::handshake() const noexcept { return st_.hs; }
+std::string_view socket::transport() const noexcept { return st_.cl.conn.transport(); }
+bool socket::recovered() const noexcept { return st_.recovered; }
+bool socket::connected() const noexcept { return st_.connected; }
+std::vector<std::string> socket::rooms() const { return {st_.rooms.begin(), st_.rooms.end()}; }
+
+socket& socket::on(std::string event, event_handler h) {
+  st_.handlers[std::move(event)] = std::move(h);
+  return *this;
+}
+socket& socket::use(std::function<void(const json&, next_fn)> mw) {
+  st_.packet_middlewares.push_back(std::move(mw));
+  return *this;
+}
+socket& socket::on_disconnect(disconnect_handler h) {
+  st_.on_disconnect.push_back(std::move(h));
+  return *this;
+}
+
+void socket::emit(std::string_view event, json args) {
+  if (!st_.connected) return;
+  if (!args.is_array()) args = json::array({std::move(args)});
+  args.insert(args.begin(), json(std::string(event)));
+  detail::server_state::send_packet(
+      st_.cl, sio_packet{.type = sio_packet_type::event, .nsp = st_.ns.name, .data = std::move(args)});
+}
+
+void socket::emit_with_ack(std::string_view event, json args, std::chrono::milliseconds timeout,
+                           reply_fn reply) {
+  if (!st_.connected) return reply(std::string("socket has been disconnected"), json::array());
+  if (!args.is_array()) args = json::array({std::move(args)});
+  args.insert(args.begin(), json(std::string(event)));
+  const std::uint64_t id = st_.next_ack++;
+  detail::pending_ack pa{std::move(reply), 0};
+  detail::server_state& srv = st_.cl.srv;
+  if (timeout.count() > 0) {
+    detail::socket_state* so = &st_;
+    pa.timer = srv.execs[st_.cl.thread]->run_after(timeout, [so, id] {
+      auto it = so->acks.find(id);
+      if (it == so->acks.end()) return;
+      detail::pending_ack p = std::move(it->second);
+      so->acks.erase(it);
+      p.reply(std::string("operation has timed out"), json::array());
+    });
+  }
+  st_.acks.emplace(id, std::move(pa));
+  detail::server_state::send_packet(
+      st_.cl, sio_packet{.type = sio_packet_type::event, .nsp = st_.ns.name, .ack_id = id,
+                         .data = std::move(args)});
+}
+
+void socket::join(std::string room) { st_.cl.srv.join(st_, room); }
+void socket::leave(const std::string& room) { st_.cl.srv.leave(st_, room); }
+
+broadcast socket::broadcast_() const {
+  auto s = std::make_shared<broadcast::selection>();
+  s->srv = &st_.cl.srv;
+  s->ns = &st_.ns;
+  s->except_id = st_.id;
+  return broadcast(std::move(s));
+}
+broadcast socket::to(std::string room) const { return broadcast_().to(std::move(room)); }
+broadcast socket::except(std::string room) const { return broadcast_().except(std::move(room)); }
+
+void socket::disconnect(bool close) {
+  if (!st_.connected) return;
+  detail::client& c = st_.cl;
+  c.srv.disconnect(st_, "server namespace disconnect", true);
+  if (close) c.conn.close();
+}
+
+void socket::close_transport() { st_.cl.conn.close(); }
+
+// ---- namespace_ ---------------------------------------------------------------------------------
+
+const std::string& namespace_::name() const noexcept { return st_.name; }
+namespace_& namespace_::use(middleware mw) {
+  st_.middlewares.push_back(std::move(mw));
+  return *this;
+}
+namespace_& namespace_::on_connection(connection_handler h) {
+  st_.on_connection.push_back(std::move(h));
+  return *this;
+}
+broadcast namespace_::all() const {
+  auto s = std::make_shared<broadcast::selection>();
+  s->srv = &st_.srv;
+  s->ns = &st_;
+  return broadcast(std::move(s));
+}
+broadcast namespace_::to(std::string room) const { return all().to(std::move(room)); }
+broadcast namespace_::except(std::string room) const { return all().except(std::move(room)); }
+
+// ---- server -------------------------------------------------------------------------------------
+
+server::server(duplex::server& srv, server_options options)
+    : st_(std::make_unique<detail::server_state>(srv, std::move(options))) {
+  st_->engine.add_to(srv);  // prepares the loops
+  for (std::size_t i = 0; i < srv.threads(); ++i) st_->execs.push_back(&srv.thread_executor(i));
+}
+
+server::~server() = default;
+
+namespace_& server::of(std::string name) {
+  if (name.empty() || name.front() != '/') name.insert(name.begin(), '/');
+  return st_->make_namespace(std::move(name)).facade;
+}
+
+namespace_& server::of(std::function<bool(std::string_view)> matches) {
+  auto parent = std::make_unique<detail::namespace_state>(*st_, "<dynamic>", st_->thread_count());
+  parent->matches = std::move(matches);
+  namespace_& f = parent->facade;
+  std::lock_guard lk(st_->mu);
+  st_->dynamic.push_back(std::move(parent));
+  return f;
+}
+
+server_stats server::stats() const {
+  const sio::engine_stats e = st_->engine.stats();
+  return {.connections = e.sessions,
+          .sockets = st_->sockets.load(std::memory_order_relaxed),
+          .upgrades = e.upgrades,
+          .bad_packets = st_->bad_packets.load(std::memory_order_relaxed)};
+}
+
+const server_options& server::options() const noexcept { return st_->opt; }
+
+}  // namespace duplex::io
