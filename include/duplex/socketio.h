@@ -67,8 +67,8 @@ struct server_options {
 
 // What the client showed when it connected to the namespace.
 struct handshake {
-  json auth = json::object();  // the CONNECT packet's payload
-  std::string query;           // the Engine.IO handshake's query string
+  json auth = json::object();   // the CONNECT packet's payload
+  json query = json::object();  // the Engine.IO handshake's query parameters, decoded
   std::string address;         // "ip:port"
   std::string origin, user_agent, cookie, authorization;
   std::chrono::system_clock::time_point time;
@@ -151,6 +151,8 @@ class socket {
                      reply_fn reply);
   void join(std::string room);
   void leave(const std::string& room);
+  // Its namespace (to broadcast to rooms including this socket: ns().to(room)).
+  namespace_& ns() const noexcept;
   // To the room's sockets (or all the namespace's), except this one.
   broadcast to(std::string room) const;
   broadcast except(std::string room) const;

@@ -325,7 +325,8 @@ class session final : public engine_socket {
 
   // A POST body. Returns the status to answer (200, or 400 on a parse error).
   int on_post(std::string_view body) {
-    if (closed_) return 400;
+    // A WebSocket session (upgraded or not) takes no polling requests, POSTs included.
+    if (closed_ || ws_.set()) return 400;
     codec::eio_payload_reader reader(body);
     eio_packet_view pk;
     while (!closed_ && reader.next(pk)) on_packet(pk);
@@ -404,7 +405,9 @@ class session final : public engine_socket {
   // Server stop.
   void shut_down() {
     if (!closed_) end("server shutting down", ending::server_close);
-    else if (draining_) destroy();
+    // A close packet waiting for the next poll would wait in vain: the server closes every
+    // connection now and its loops stop before the drain timer fires (the session would leak).
+    if (draining_) destroy();
   }
 
  private:
@@ -616,6 +619,13 @@ class polling_target final : public http::route_target {
       return {result::kind::deferred};
     }
     const bool post = req.verb == http::method::post;
+    if (!post && req.verb != http::method::get) {
+      // PUT, DELETE, PATCH (routed here so that they get Engine.IO's 400, not a 405).
+      eng_.answer_error(thread_, p.handle, 400,
+                        q.sid.empty() ? eio_error_code::bad_handshake_method : eio_error_code::bad_request,
+                        p.cors);
+      return {result::kind::deferred};
+    }
     if (q.sid.empty()) {
       if (post) {
         eng_.answer_error(thread_, p.handle, 400, eio_error_code::bad_handshake_method, p.cors);
@@ -726,7 +736,9 @@ void engine_server::add_to(duplex::server& srv) {
     e->threads.push_back(std::move(t));
   }
   const std::string& path = e->opt.path;
-  for (const char* verb : {"GET", "POST"}) {
+  // Engine.IO answers any other method with 400 (the test suite's PUT handshake), so those
+  // are routed to the same target instead of getting the router's 405.
+  for (const char* verb : {"GET", "POST", "PUT", "DELETE", "PATCH"}) {
     srv.internal_route(verb, path, [e](std::size_t loop) -> std::unique_ptr<http::route_target> {
       return std::make_unique<polling_target>(*e, loop);
     });

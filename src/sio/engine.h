@@ -3,7 +3,8 @@
 // session lookup from any loop thread (no sticky sessions).
 //
 // Routes at `path` (default "/socket.io/"): GET (handshake and polls), POST (packets from the
-// client), OPTIONS (CORS preflight), and the WebSocket endpoint at the same path. Requests:
+// client), OPTIONS (CORS preflight), and the WebSocket endpoint at the same path; PUT, DELETE
+// and PATCH get Engine.IO's 400 (code 2 without a sid, 3 with one). Requests:
 //   GET  ?EIO=4&transport=polling            handshake: 200 "0{open json}"
 //   GET  ?EIO=4&transport=polling&sid=S      poll: held until packets are queued (a ping comes
 //                                            every ping_interval), then the payload
@@ -28,7 +29,8 @@
 //
 // Upgrade: the client opens the WebSocket with the sid and sends "2probe"; the server answers
 // "3probe" and answers every held or new poll with noop ("6"); "5" completes the upgrade and
-// what was queued goes over the WebSocket. After it, polls for the session get 400.
+// what was queued goes over the WebSocket. After it, polls and POSTs for the session get 400
+// (as they do for a session that started on a WebSocket).
 //
 // Thread safety: construct and add_to() before the server listens. Each engine_socket and its
 // handler calls belong to the socket's owner thread.

@@ -9,7 +9,10 @@
 // before the server), so their addresses are stable and every thread may hold them.
 #include "duplex/socketio.h"
 
+#include <algorithm>
 #include <atomic>
+#include <charconv>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -21,6 +24,8 @@
 
 #include "base/assert.h"
 #include "base/executor.h"
+#include "base/utf8.h"
+#include "http/query.h"
 #include "sio/codec/sio_decoder.h"
 #include "sio/codec/sio_packet.h"
 #include "sio/engine.h"
@@ -74,6 +79,7 @@ struct socket_state {
   client& cl;
   namespace_state& ns;
   std::string id;
+  std::string pid;  // private id for connection state recovery ("" when off)
   io::handshake hs;
   std::unordered_set<std::string> rooms;
   std::unordered_map<std::string, event_handler> handlers;
@@ -83,6 +89,7 @@ struct socket_state {
   std::uint64_t next_ack = 0;
   bool connected = false;
   bool recovered = false;
+  std::vector<std::shared_ptr<const encoded_packet>> missed;  // recovered broadcasts to replay
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 };
 
@@ -98,6 +105,24 @@ struct client {
   timer_id connect_timer = 0;
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 };
+
+// "a=1&b=x%20y" -> {"a":"1","b":"x y"}; undecodable pairs are left out, a repeated key keeps
+// its last value.
+json query_object(std::string_view query) {
+  json out = json::object();
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const std::size_t eq = pair.find('=');
+    std::string key, value;
+    if (!http::form_decode(pair.substr(0, eq), key) || key.empty()) continue;
+    if (eq != std::string_view::npos && !http::form_decode(pair.substr(eq + 1), value)) continue;
+    if (!is_valid_utf8(key) || !is_valid_utf8(value)) continue;  // json strings are UTF-8
+    out[key] = value;
+  }
+  return out;
+}
 
 std::string new_socket_id() {
   static constexpr char alphabet[] =
@@ -141,6 +166,43 @@ struct server_state final : sio::engine_handler {
   std::vector<std::unique_ptr<namespace_state>> children;
   std::atomic<std::size_t> sockets{0};
   std::atomic<std::uint64_t> bad_packets{0};
+
+  // Connection state recovery (options.recovery_window > 0), as Socket.IO's in-memory
+  // session-aware adapter: broadcast events carry an offset as their last argument and are
+  // kept for the window; a socket that drops for a recoverable reason is kept for the window
+  // by its pid. Guarded by recovery_mu (broadcasts come from any thread).
+  struct stored_packet {
+    std::uint64_t offset;
+    std::chrono::steady_clock::time_point at;
+    std::string nsp;
+    std::vector<std::string> rooms, except;
+    std::shared_ptr<const encoded_packet> packet;
+  };
+  struct stored_session {
+    std::string sid, nsp;
+    std::vector<std::string> rooms;
+    json data;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::mutex recovery_mu;
+  std::deque<stored_packet> stored_packets;
+  std::unordered_map<std::string, stored_session> stored_sessions;  // by pid
+  std::uint64_t next_offset = 1;
+
+  bool recovery() const noexcept { return opt.recovery_window.count() > 0; }
+
+  // Drops what is older than the window; recovery_mu held.
+  void expire_locked(std::chrono::steady_clock::time_point now) {
+    while (!stored_packets.empty() && now - stored_packets.front().at > opt.recovery_window) {
+      stored_packets.pop_front();
+    }
+    std::erase_if(stored_sessions, [&](const auto& kv) { return now - kv.second.at > opt.recovery_window; });
+  }
+
+  static bool recoverable(std::string_view reason) {
+    return reason == "transport error" || reason == "transport close" || reason == "forced close" ||
+           reason == "ping timeout" || reason == "server shutting down";
+  }
 
   std::size_t thread_count() const noexcept { return execs.size(); }
 
@@ -284,12 +346,64 @@ struct server_state final : sio::engine_handler {
     if (c.sockets.contains(p.nsp)) return;  // already connected there: ignored, as Socket.IO does
     const sio::engine_handshake& eh = c.conn.handshake();
     io::handshake hs{.auth = p.data.is_object() ? std::move(p.data) : json::object(),
-                     .query = eh.query, .address = eh.address, .origin = eh.origin,
+                     .query = query_object(eh.query), .address = eh.address, .origin = eh.origin,
                      .user_agent = eh.user_agent, .cookie = eh.cookie,
                      .authorization = eh.authorization, .time = eh.time};
+    if (recovery() && try_restore(c, *ns, hs)) return;
     auto* so = new socket_state(c, *ns, new_socket_id(), std::move(hs));
     ++c.connecting;
     run_middlewares(*so, 0);
+  }
+
+  // A CONNECT whose auth carries {pid, offset} of a session still kept: the socket comes back
+  // with its id, rooms and data, skips the middlewares (Socket.IO's skipMiddlewares), and gets
+  // the broadcasts after `offset` that its rooms select, right after the CONNECT reply.
+  bool try_restore(client& c, namespace_state& ns, io::handshake& hs) {
+    const json& auth = hs.auth;
+    auto pid = auth.find("pid");
+    auto offset = auth.find("offset");
+    if (pid == auth.end() || offset == auth.end() || !pid->is_string() || !offset->is_string()) {
+      return false;
+    }
+    const std::string pid_text = pid->get<std::string>();
+    std::uint64_t since = 0;
+    const std::string& off = offset->get_ref<const std::string&>();
+    if (std::from_chars(off.data(), off.data() + off.size(), since).ec != std::errc{}) return false;
+    stored_session kept;
+    std::vector<std::shared_ptr<const encoded_packet>> missed;
+    {
+      std::lock_guard lk(recovery_mu);
+      expire_locked(std::chrono::steady_clock::now());
+      auto it = stored_sessions.find(pid_text);
+      if (it == stored_sessions.end() || it->second.nsp != ns.name) return false;
+      kept = std::move(it->second);
+      stored_sessions.erase(it);
+      // The offset must still be held, else some of what followed it may be gone.
+      auto from = std::find_if(stored_packets.begin(), stored_packets.end(),
+                               [since](const stored_packet& p) { return p.offset == since; });
+      if (from == stored_packets.end()) return false;
+      std::unordered_set<std::string> rooms(kept.rooms.begin(), kept.rooms.end());
+      auto in = [&](const std::vector<std::string>& names) {
+        return std::any_of(names.begin(), names.end(), [&](const std::string& r) { return rooms.contains(r); });
+      };
+      for (auto p = std::next(from); p != stored_packets.end(); ++p) {
+        if (p->nsp != ns.name) continue;
+        if (!p->rooms.empty() && !in(p->rooms)) continue;
+        if (in(p->except)) continue;
+        missed.push_back(p->packet);
+      }
+    }
+    auto* so = new socket_state(c, ns, kept.sid, std::move(hs));
+    so->pid = pid_text;
+    so->recovered = true;
+    so->facade.data = std::move(kept.data);
+    so->missed = std::move(missed);
+    ++c.connecting;
+    admit(*so);
+    if (so->connected) {
+      for (const std::string& r : kept.rooms) join(*so, r);
+    }
+    return true;
   }
 
   // Runs namespace middleware i, then the next, then admits the socket.
@@ -337,7 +451,12 @@ struct server_state final : sio::engine_handler {
       c.connect_timer = 0;
     }
     sio_packet ok{.type = sio_packet_type::connect, .nsp = so.ns.name, .data = json{{"sid", so.id}}};
+    if (recovery()) {
+      if (so.pid.empty()) so.pid = new_socket_id();
+      ok.data["pid"] = so.pid;
+    }
     send_packet(c, ok);
+    for (const auto& missed : std::exchange(so.missed, {})) send_encoded(c, *missed);
     std::weak_ptr<bool> alive = so.alive;
     for (const connection_handler& h : so.ns.on_connection) {
       h(so.facade);
@@ -406,7 +525,8 @@ struct server_state final : sio::engine_handler {
     so.connected = false;
     client& c = so.cl;
     if (send_disconnect) send_packet(c, sio_packet{.type = sio_packet_type::disconnect, .nsp = so.ns.name});
-    for (const std::string& r : std::vector<std::string>(so.rooms.begin(), so.rooms.end())) leave(so, r);
+    std::vector<std::string> rooms_before(so.rooms.begin(), so.rooms.end());
+    for (const std::string& r : rooms_before) leave(so, r);
     so.ns.threads[c.thread].sockets.erase(&so);
     c.sockets.erase(so.ns.name);
     sockets.fetch_sub(1, std::memory_order_relaxed);
@@ -417,6 +537,12 @@ struct server_state final : sio::engine_handler {
       pa.reply(std::string("socket has been disconnected"), json::array());
     }
     for (const disconnect_handler& h : so.on_disconnect) h(so.facade, reason);
+    if (recovery() && !so.pid.empty() && recoverable(reason)) {
+      stored_session kept{so.id, so.ns.name, std::move(rooms_before), so.facade.data,
+                          std::chrono::steady_clock::now()};
+      std::lock_guard lk(recovery_mu);
+      stored_sessions[so.pid] = std::move(kept);
+    }
     *so.alive = false;
     socket_state* p = &so;
     execs[c.thread]->post([p] { delete p; });
@@ -537,7 +663,22 @@ void broadcast::emit(std::string_view event, json args) const {
   }
   auto e = std::make_shared<detail::encoded_packet>();
   sio_packet p{.type = sio_packet_type::event, .nsp = sel->ns->name, .data = std::move(args)};
-  if (!detail::server_state::encode(p, *e)) return;
+  if (srv->recovery() && !sel->volatile_) {
+    // Kept for recovery, with its offset as the last argument (what the client echoes back).
+    std::lock_guard lk(srv->recovery_mu);
+    const auto now = std::chrono::steady_clock::now();
+    srv->expire_locked(now);
+    const std::uint64_t offset = srv->next_offset++;
+    p.data.push_back(std::to_string(offset));
+    if (!detail::server_state::encode(p, *e)) return;
+    std::vector<std::string> rooms = sel->rooms;
+    // The sender's own room (its id) stands for "except the sender" in the stored selection.
+    std::vector<std::string> except = sel->except;
+    if (!sel->except_id.empty()) except.push_back(sel->except_id);
+    srv->stored_packets.push_back({offset, now, sel->ns->name, std::move(rooms), std::move(except), e});
+  } else if (!detail::server_state::encode(p, *e)) {
+    return;
+  }
   srv->on_every_thread([srv, sel, e](std::size_t t) { srv->deliver_here(*sel, *e, t); });
 }
 
@@ -569,6 +710,7 @@ void broadcast::disconnect_sockets(bool close) const {
 
 const std::string& socket::id() const noexcept { return st_.id; }
 const std::string& socket::nsp() const noexcept { return st_.ns.name; }
+namespace_& socket::ns() const noexcept { return st_.ns.facade; }
 const io::handshake& socket::handshake() const noexcept { return st_.hs; }
 std::string_view socket::transport() const noexcept { return st_.cl.conn.transport(); }
 bool socket::recovered() const noexcept { return st_.recovered; }

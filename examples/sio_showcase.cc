@@ -1,0 +1,163 @@
+// sio_showcase: one Socket.IO server exercising every feature of duplex::io, with the event
+// contract the interop tests drive (socket.io-client, python-socketio, Chromium):
+//   namespace "/": a middleware refuses auth.token == "bad" (message "unauthorized", data
+//   {reason: "bad token"}); events
+//     echo(...args, ack)            acks all args
+//     whoami(ack)                   acks {id, nsp, auth, query, transport, rooms, recovered}
+//     join(room, ack), leave(room, ack)        ack true
+//     to-room(room, payload, ack)   room-msg(room, payload) to the room but the sender; acks true
+//     broadcast(payload, ack)       bcast(payload) to everyone but the sender; acks true
+//     ask-me(n, ack)                emits question(n) to the client, waits 2 s for its ack,
+//                                   then acks {ok: true, answer} (or {ok: false, error})
+//     no-ack(...)                   never acked
+//     disconnect-me                 the server disconnects the socket
+//     drop-transport                the server closes the Engine.IO connection
+//     csr-prime(ack)                broadcasts primed("p") to the socket's own room; acks true
+//     csr-drop-and-emit(payload)    closes the transport; 50 ms later broadcasts
+//                                   missed(payload) to the socket's own room
+//   namespace "/admin" and dynamic namespaces matching ^/dyn-\w+$ answer whoami.
+//   sio_showcase [--port N] [--host ADDR] [--threads N] [--recovery]
+#include <cctype>
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "base/executor.h"
+#include "duplex/server.h"
+#include "duplex/socketio.h"
+
+namespace {
+
+using duplex::io::ack_fn;
+using duplex::io::json;
+using duplex::io::socket;
+
+json whoami(const socket& s) {
+  return {{"id", s.id()},
+          {"nsp", s.nsp()},
+          {"auth", s.handshake().auth},
+          {"query", s.handshake().query},
+          {"transport", std::string(s.transport())},
+          {"rooms", s.rooms()},
+          {"recovered", s.recovered()}};
+}
+
+void answer_whoami(socket& s) {
+  s.on("whoami", [](socket& s, const json&, ack_fn ack) {
+    if (ack) ack({whoami(s)});
+  });
+}
+
+// The first argument as a string, or "".
+std::string str_arg(const json& args, std::size_t i) {
+  return args.size() > i && args[i].is_string() ? args[i].get<std::string>() : std::string();
+}
+
+// ^/dyn-\w+$
+bool dynamic_name(std::string_view name) {
+  constexpr std::string_view prefix = "/dyn-";
+  if (name.size() <= prefix.size() || name.substr(0, prefix.size()) != prefix) return false;
+  for (char c : name.substr(prefix.size())) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  duplex::server_options opt{.host = "127.0.0.1", .port = 3000, .threads = 1};
+  bool recovery = false;
+  CLI::App app{"duplex Socket.IO showcase server"};
+  app.add_option("--port", opt.port, "port to listen on (0 = any)");
+  app.add_option("--host", opt.host, "address to bind");
+  app.add_option("--threads", opt.threads, "loop threads");
+  app.add_flag("--recovery", recovery, "connection state recovery (2 min window)");
+  CLI11_PARSE(app, argc, argv);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  duplex::server srv(opt);
+  duplex::io::server_options io_opt;
+  if (recovery) io_opt.recovery_window = std::chrono::minutes(2);
+  duplex::io::server io(srv, io_opt);
+
+  io.of("/").use([](socket& s, duplex::io::next_fn next) {
+    const json& auth = s.handshake().auth;
+    if (auth.is_object() && auth.value("token", json()) == "bad") {
+      return next(duplex::io::connect_error{"unauthorized", {{"reason", "bad token"}}});
+    }
+    next(std::nullopt);
+  });
+  io.of("/").on_connection([&srv](socket& s) {
+    answer_whoami(s);
+    s.on("echo", [](socket&, const json& args, ack_fn ack) {
+      if (ack) ack(args);
+    });
+    s.on("join", [](socket& s, const json& args, ack_fn ack) {
+      s.join(str_arg(args, 0));
+      if (ack) ack({true});
+    });
+    s.on("leave", [](socket& s, const json& args, ack_fn ack) {
+      s.leave(str_arg(args, 0));
+      if (ack) ack({true});
+    });
+    s.on("to-room", [](socket& s, const json& args, ack_fn ack) {
+      const std::string room = str_arg(args, 0);
+      s.to(room).emit("room-msg", {room, args.size() > 1 ? args[1] : json()});
+      if (ack) ack({true});
+    });
+    s.on("broadcast", [](socket& s, const json& args, ack_fn ack) {
+      s.broadcast_().emit("bcast", {args.size() > 0 ? args[0] : json()});
+      if (ack) ack({true});
+    });
+    s.on("ask-me", [](socket& s, const json& args, ack_fn ack) {
+      s.emit_with_ack("question", {args.size() > 0 ? args[0] : json()}, std::chrono::seconds(2),
+                      [ack](std::optional<std::string> err, json answer) {
+                        if (!ack) return;
+                        if (err) return ack({json{{"ok", false}, {"error", *err}}});
+                        ack({json{{"ok", true}, {"answer", answer.empty() ? json() : answer[0]}}});
+                      });
+    });
+    s.on("no-ack", [](socket&, const json&, ack_fn) {});
+    s.on("disconnect-me", [](socket& s, const json&, ack_fn) { s.disconnect(); });
+    s.on("drop-transport", [](socket& s, const json&, ack_fn) { s.close_transport(); });
+    s.on("csr-prime", [](socket& s, const json&, ack_fn ack) {
+      s.ns().to(s.id()).emit("primed", {"p"});
+      if (ack) ack({true});
+    });
+    s.on("csr-drop-and-emit", [&srv](socket& s, const json& args, ack_fn) {
+      // Broadcast to the socket's own room through its namespace, 50 ms after the drop.
+      duplex::io::broadcast room = s.ns().to(s.id());
+      json payload = args.size() > 0 ? args[0] : json();
+      s.close_transport();
+      srv.thread_executor(duplex::server::current_thread_index())
+          .run_after(std::chrono::milliseconds(50), [room, payload] { room.emit("missed", {payload}); });
+    });
+  });
+  io.of("/admin").on_connection(answer_whoami);
+  io.of(dynamic_name).on_connection(answer_whoami);
+
+  if (auto ec = srv.listen()) {
+    std::fprintf(stderr, "sio_showcase: cannot listen on %s:%u: %s\n", opt.host.c_str(), opt.port,
+                 ec.message().c_str());
+    return 1;
+  }
+  std::printf("listening on %u\n", srv.port());
+  std::fflush(stdout);
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    srv.stop();
+  });
+  srv.run();
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  return 0;
+}
