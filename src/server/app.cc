@@ -10,6 +10,7 @@
 #include "centrifuge/http_transports.h"
 #include "centrifuge/websocket_endpoint.h"
 #include "duplex/server.h"
+#include "duplex/socketio.h"
 #include "hub/channel_hub.h"
 #include "hub/memory_broker.h"
 #include "server/api.h"
@@ -18,6 +19,7 @@
 #include "server/jwt_authenticator.h"
 #include "server/metrics.h"
 #include "server/raw_ws_endpoint.h"
+#include "server/sio_bridge.h"
 
 namespace duplex::service {
 
@@ -45,6 +47,7 @@ struct app::impl {
   centrifuge::formats centrifuge_formats;
   events_formats sse_formats;        // /events
   hub::wire_format raw_ws_format{};  // /ws
+  hub::wire_format sio_format{};     // /socket.io/
   hub::namespace_table namespaces;
   hub::memory_broker broker;
   std::unique_ptr<duplex::server> srv;
@@ -55,6 +58,8 @@ struct app::impl {
   std::unique_ptr<api_handler> api;
   std::unique_ptr<events_endpoint> events;  // /events (SSE)
   std::unique_ptr<raw_ws_endpoint> raw_ws;  // /ws (raw WebSocket)
+  std::unique_ptr<io::server> sio;          // /socket.io/ (Socket.IO)
+  std::unique_ptr<sio_bridge> sio_hub;      // Socket.IO clients on the hub
   histogram* latency = nullptr;
   bool demo = false;                    // --demo: run the ticker publisher
   std::unique_ptr<demo_ticker> ticker;  // on loop thread 0; outlives the loops (~app)
@@ -80,6 +85,7 @@ std::error_code app::start(std::string& why) {
   d.centrifuge_formats = centrifuge::node::register_formats(d.formats);
   d.sse_formats = events_endpoint::register_formats(d.formats);
   d.raw_ws_format = raw_ws_endpoint::register_format(d.formats);
+  d.sio_format = sio_bridge::register_format(d.formats);
   d.namespaces = to_namespace_table(d.cfg);
   d.srv = std::make_unique<duplex::server>(to_server_options<duplex::server_options>(d.cfg));
   if (auto ec = d.srv->prepare()) {
@@ -232,6 +238,19 @@ void app::impl::add_routes() {
                      .max_channels = max_chans,
                      .anonymous = cfg.auth.allow_anonymous});
   raw_ws->add_to(*srv, "/ws", to_websocket_options(cfg));
+  // Socket.IO clients (socket.io-client 4.x) on the same channels (sio_bridge.h). Engine.IO's
+  // own heartbeat defaults (25 s / 20 s) and limits from [client].
+  io::server_options so;
+  so.max_http_buffer_size = cfg.client.max_message_size;
+  so.cors_origins = cfg.client.allowed_origins;
+  so.max_output_bytes = 2 * cfg.client.max_output_bytes;  // the hub's policy applies first
+  sio = std::make_unique<io::server>(*srv, so);
+  sio_hub = std::make_unique<sio_bridge>(
+      *hub, sio_format, auth.get(),
+      sio_bridge_options{.anonymous = cfg.auth.allow_anonymous,
+                         .max_channels = max_chans,
+                         .max_output_bytes = cfg.client.max_output_bytes});
+  sio_hub->attach(*sio);
   // Centrifugo's other transports: emulation (http_stream, sse + /emulation), unidirectional
   // (uni_websocket, uni_sse, uni_http_stream); their stop hook sends 3001 to open streams.
   centrifuge::add_fallback_endpoints(

@@ -273,7 +273,13 @@ class session final : public engine_socket {
     if (closed_) return;
     end("forced close", ending::server_close);
   }
-  std::size_t buffered() const noexcept override { return queued_bytes_; }
+  std::size_t buffered() const noexcept override {
+    if (ws_.set() && ws_.thread == home_.index) {
+      auto it = home_.sockets.find(ws_.id);
+      return it == home_.sockets.end() ? 0 : it->second->buffered_amount();
+    }
+    return queued_bytes_;  // polling, or a WebSocket on another thread (not known here)
+  }
 
   void start_websocket(ws_ref ws) {
     ws_ = ws;

@@ -29,6 +29,7 @@
 #include "sio/codec/sio_decoder.h"
 #include "sio/codec/sio_packet.h"
 #include "sio/engine.h"
+#include "sio/socket_access.h"
 
 namespace duplex::io {
 
@@ -783,6 +784,12 @@ void socket::disconnect(bool close) {
 }
 
 void socket::close_transport() { st_.cl.conn.close(); }
+
+void send_encoded(socket& s, std::string_view sio_text) {
+  if (s.connected()) s.state().cl.conn.send(sio_text, false);
+}
+
+std::size_t buffered(const socket& s) { return const_cast<socket&>(s).state().cl.conn.buffered(); }
 
 // ---- namespace_ ---------------------------------------------------------------------------------
 
