@@ -5,7 +5,8 @@
                  [--scenarios echo|fanout|all|NAME,...]
 
 Two families of scenarios: echo (our echo_server against the echo peers) and fan-out (`duplex
-serve` against the Node `ws` broadcast peer). Builds what it needs (the release preset for our
+serve` against the Node `ws` broadcast peer, and `duplex serve` delivering over SSE and
+HTTP-streaming next to its WebSocket). Builds what it needs (the release preset for our
 binaries; bench/ standalone for the load generator and the peers unless the release tree
 already has them), then for every scenario measures every server that applies in the same run,
 interleaved (the server order rotates each repetition), each on a fresh process pinned to one
@@ -28,15 +29,28 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 
-SERVERS = ["duplex", "duplex-history", "floor", "beast", "node"]
+SERVERS = ["duplex", "duplex-history", "duplex-sse", "duplex-http-stream", "floor", "beast", "node"]
 # Which servers take part in which family. Echo: `duplex` is examples/echo_server, `node` the
 # ws echo peer. Fan-out: `duplex` is `duplex serve` with history, presence and join/leave off
 # (pure fan-out), `duplex-history` the same with the default namespace's history (100
-# publications, 5 min), `node` the ws broadcast peer.
+# publications, 5 min), `node` the ws broadcast peer. `duplex-sse` and `duplex-http-stream` are
+# `duplex serve` with the `duplex` config whose subscribers receive over SSE (GET /events) and
+# Centrifugo's unidirectional HTTP-streaming (POST /connection/uni_http_stream, a signed token
+# per channel) instead of the WebSocket; the publisher is the same WebSocket client. They take
+# part in the fan-out scenarios, not in subscribed_idle (the generator opens idle subscribed
+# connections over WebSocket only).
 FAMILY_SERVERS = {
     "echo": ["duplex", "floor", "beast", "node"],
-    "fanout": ["duplex", "duplex-history", "node"],
+    "fanout": ["duplex", "duplex-history", "duplex-sse", "duplex-http-stream", "node"],
 }
+# Fan-out servers whose subscribers are not WebSocket clients: generator arguments.
+STREAM_SERVERS = {
+    "duplex-sse": ["--sub-transport", "sse"],
+    "duplex-http-stream": ["--sub-transport", "http_stream"],
+}
+# `duplex serve --token-secret` of `duplex-http-stream`; the generator signs its subscribers'
+# connection tokens (HS256) with it.
+TOKEN_SECRET = "duplex-bench-token-secret"
 # name -> (label, kind, loadgen arguments). Echo fixed-rate scenarios get --rate/--burst from
 # the options; fan-out ones carry their own fixed rate (publications/s) below.
 SCENARIOS = {
@@ -145,13 +159,15 @@ def build(args, scenarios):
 
 def server_cmd(name, bins, fam, workdir):
     if fam == "fanout":
-        if name in DUPLEX_CONFIGS:
-            cfg = os.path.join(workdir, f"{name}.toml")
+        config = "duplex" if name in STREAM_SERVERS else name
+        if config in DUPLEX_CONFIGS:
+            cfg = os.path.join(workdir, f"{config}.toml")
             with open(cfg, "w") as f:
-                f.write(DUPLEX_CONFIGS[name])
+                f.write(DUPLEX_CONFIGS[config])
+            token = ["--token-secret", TOKEN_SECRET] if name == "duplex-http-stream" else []
             return [bins["duplex_serve"], "serve", "--host", "127.0.0.1", "--port", "0",
                     "--threads", "1", "--api-key", "bench", "--log-level", "warn",
-                    "--config", cfg]
+                    "--config", cfg] + token
         if name == "node":
             return ["node", os.path.join(BENCH, "peers", "ws_broadcast_server.js"), "--port", "0"]
         raise ValueError(name)
@@ -237,6 +253,8 @@ def measure(name, scenario, bins, args):
     kind = SCENARIOS[scenario][1]
     srv = Server(name, bins, args.server_core, family(scenario), args.workdir)
     raw = ["--raw"] if name == "node" and kind in ("fanout", "subscribed") else []
+    transport = STREAM_SERVERS.get(name, []) + (["--hmac-secret", TOKEN_SECRET]
+                                                if name == "duplex-http-stream" else [])
     out = {}
     try:
         if kind == "idle":
@@ -249,7 +267,7 @@ def measure(name, scenario, bins, args):
                          "--subscribe", "bench"] + raw, 180)
             out["idle"] = r
         elif kind == "fanout":
-            common = ["fanout"] + SCENARIOS[scenario][2] + raw + \
+            common = ["fanout"] + SCENARIOS[scenario][2] + raw + transport + \
                 ["-t", str(args.seconds), "--warmup", str(args.warmup),
                  "--window", str(args.window)]
             to = args.seconds + args.warmup + 150
@@ -298,7 +316,8 @@ def ratio(v, ours):
 
 def applicable(scenario, servers):
     """The servers of `servers` that take part in `scenario`, in the given order."""
-    return [s for s in servers if s in FAMILY_SERVERS[family(scenario)]]
+    return [s for s in servers if s in FAMILY_SERVERS[family(scenario)] and
+            not (s in STREAM_SERVERS and SCENARIOS[scenario][1] == "subscribed")]
 
 
 def summarize(results, servers, scenarios):
@@ -504,7 +523,9 @@ def main():
               f"connection, fixed rates of 1,000,000 deliveries/s offered, max rate with "
               f"{args.window} publications outstanding per channel; subscribed idle: "
               f"{args.subscribed_connections:,} conns. `duplex serve --threads 1` with history, "
-              f"presence and join/leave off (`duplex-history`: history 100 pubs / 5 min on); "
+              f"presence and join/leave off (`duplex-history`: history 100 pubs / 5 min on; "
+              f"`duplex-sse`, `duplex-http-stream`: subscribers on SSE /events and Centrifugo "
+              f"uni_http_stream instead of WebSocket, ×ours against the WebSocket row); "
               f"node: ws broadcast peer. Server on core {args.server_core}, generator on core "
               f"{args.gen_core}. Medians; lost = sum over the runs. {header}. Took {took:.0f} s.\n")
         print_fanout_table(med, servers, fan_sc, args)

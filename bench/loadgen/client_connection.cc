@@ -22,8 +22,8 @@ void client_connection::close() noexcept {
   std::string().swap(partial_);
 }
 
-bool client_connection::start(int epfd, const sockaddr_in& source, const sockaddr_in& target,
-                              const ws::client_options& options, std::string& err) {
+bool client_connection::open_socket(int epfd, const sockaddr_in& source,
+                                    const sockaddr_in& target, std::string& err) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) {
     err = std::string("socket: ") + std::strerror(errno);
@@ -51,12 +51,28 @@ bool client_connection::start(int epfd, const sockaddr_in& source, const sockadd
     err = std::string("epoll_ctl: ") + std::strerror(errno);
     return false;
   }
+  state_ = state::connecting;
+  return true;
+}
+
+bool client_connection::start(int epfd, const sockaddr_in& source, const sockaddr_in& target,
+                              const ws::client_options& options, std::string& err) {
+  if (!open_socket(epfd, source, target, err)) return false;
   hs_ = std::make_unique<handshake_state>();
   hs_->options = options;
   auto req = ws::make_client_request(options);
   hs_->request = std::move(req.bytes);
   hs_->key = std::move(req.key);
-  state_ = state::connecting;
+  return true;
+}
+
+bool client_connection::start_http(int epfd, const sockaddr_in& source,
+                                   const sockaddr_in& target, std::string request,
+                                   stream_format format, std::string& err) {
+  if (!open_socket(epfd, source, target, err)) return false;
+  hs_ = std::make_unique<handshake_state>();
+  hs_->request = std::move(request);
+  stream_ = std::make_unique<stream_reader>(format);
   return true;
 }
 
@@ -94,7 +110,9 @@ void client_connection::on_events(std::uint32_t events, std::span<std::byte> rx,
       ssize_t n = ::recv(fd_, rx.data(), rx.size(), 0);
       if (n > 0) {
         auto got = rx.first(static_cast<std::size_t>(n));
-        if (state_ == state::handshaking)
+        if (stream_)
+          read_stream(got, h, now);
+        else if (state_ == state::handshaking)
           read_handshake(got, h, now);
         else
           read_frames(got, h, now);
@@ -155,6 +173,32 @@ void client_connection::read_handshake(std::span<std::byte> rx, connection_handl
       read_frames(std::as_bytes(std::span(rest.data(), rest.size())), h, now);
     return;
   }
+}
+
+void client_connection::read_stream(std::span<const std::byte> in, connection_handler& h,
+                                    std::uint64_t now) {
+  // Forwards the reader's findings to the handler; stops the reader once the connection failed.
+  struct forward final : stream_sink {
+    client_connection& c;
+    connection_handler& h;
+    std::uint64_t now;
+    forward(client_connection& c, connection_handler& h, std::uint64_t now)
+        : c(c), h(h), now(now) {}
+    bool on_stream_open() override {
+      c.hs_.reset();
+      c.state_ = state::open;
+      c.opened_ = true;
+      h.on_open(c);
+      return c.state_ == state::open;
+    }
+    bool on_stream_event(std::string_view name, std::string_view data) override {
+      ++c.rx_seq_;
+      h.on_stream_event(c, name, data, now);
+      return c.state_ == state::open;
+    }
+  } sink(*this, h, now);
+  if (!stream_->feed(std::string_view(reinterpret_cast<const char*>(in.data()), in.size()), sink))
+    fail(h, stream_->error().c_str());
 }
 
 void client_connection::read_frames(std::span<const std::byte> in, connection_handler& h,

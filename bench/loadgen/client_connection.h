@@ -1,10 +1,14 @@
-// client_connection: one WebSocket client connection of the load generator (RFC 6455 client
-// role): non-blocking connect, the opening handshake (§4.1, validated with ws/handshake.h),
-// masked data frames out (§5.3), unmasked frames in. Two receive modes:
+// client_connection: one client connection of the load generator. Usually a WebSocket client
+// (RFC 6455 client role): non-blocking connect, the opening handshake (§4.1, validated with
+// ws/handshake.h), masked data frames out (§5.3), unmasked frames in. Two receive modes:
 //   - echo: every data message must equal the next message sent (payload_pattern), checked as
 //     it streams in, without a copy;
 //   - messages: every text message is handed to the handler whole (on_message), for the
 //     scenarios that speak a protocol over the connection (fanout, subscribed connections).
+// Or, started with start_http(), an HTTP streaming client: it sends one request and reads the
+// streaming response with a stream_reader (SSE or newline-delimited JSON), handing each event
+// to on_stream_event; it never sends anything else. The WebSocket read path pays one pointer
+// test per read for this.
 //
 // Threading: single-threaded; owned by client_pool, driven from its epoll loop.
 // The connection never destroys itself: failures set state::failed and notify the handler;
@@ -24,6 +28,7 @@
 #include "http/response_parser.h"
 #include "mask_source.h"
 #include "payload_pattern.h"
+#include "stream_reader.h"
 #include "ws/frame.h"
 #include "ws/handshake.h"
 
@@ -44,6 +49,10 @@ class connection_handler {
   // receive_mode::messages only: a complete text message. `text` is valid during the call
   // only. The handler may queue_text() and flush() on `c` from here.
   virtual void on_message(client_connection& c, std::string_view text, std::uint64_t now) {}
+  // HTTP streaming connections only: one event of the response (stream_sink::on_stream_event
+  // says what `name` and `data` hold). Valid during the call only.
+  virtual void on_stream_event(client_connection& c, std::string_view name, std::string_view data,
+                               std::uint64_t now) {}
 };
 
 enum class receive_mode : std::uint8_t { echo, messages };
@@ -68,6 +77,10 @@ class client_connection {
   // (edge-triggered, data.u32 = index). false with errno-based text in `err` on failure.
   bool start(int epfd, const sockaddr_in& source, const sockaddr_in& target,
              const ws::client_options& options, std::string& err);
+  // The same connect, for an HTTP streaming client: sends `request` (a whole HTTP/1.1 request),
+  // then reads the response as `format`. on_open fires when the 200 head is in.
+  bool start_http(int epfd, const sockaddr_in& source, const sockaddr_in& target,
+                  std::string request, stream_format format, std::string& err);
 
   // Handles epoll `events`; `rx` is the loop-wide receive buffer (borrowed for this call).
   void on_events(std::uint32_t events, std::span<std::byte> rx, connection_handler& h,
@@ -89,15 +102,20 @@ class client_connection {
   std::uint32_t index() const noexcept { return index_; }
   std::uint64_t sent() const noexcept { return tx_seq_; }
   std::uint64_t echoed() const noexcept { return rx_seq_; }
-  // Data messages received (echoes, or messages in receive_mode::messages).
+  // Data messages received (echoes, messages in receive_mode::messages, or stream events).
   std::uint64_t received() const noexcept { return rx_seq_; }
+  // HTTP streaming connections: the reader (heartbeats, ignored fields); null for WebSocket.
+  const stream_reader* stream() const noexcept { return stream_.get(); }
 
   // Messages sent whose echo has not come back yet.
   std::uint32_t in_flight() const noexcept { return static_cast<std::uint32_t>(tx_seq_ - rx_seq_); }
 
  private:
   void fail(connection_handler& h, const char* why);
+  bool open_socket(int epfd, const sockaddr_in& source, const sockaddr_in& target,
+                   std::string& err);
   void on_connected(connection_handler& h);
+  void read_stream(std::span<const std::byte> in, connection_handler& h, std::uint64_t now);
   void read_handshake(std::span<std::byte> rx, connection_handler& h, std::uint64_t now);
   void read_frames(std::span<const std::byte> in, connection_handler& h, std::uint64_t now);
   bool take_payload(std::span<const std::byte> chunk, connection_handler& h);
@@ -140,6 +158,8 @@ class client_connection {
   byte_buffer out_;
   // receive_mode::messages: a message split across reads or frames, until its last byte.
   std::string partial_;
+  // HTTP streaming connections only (start_http); kept after a failure for its counters.
+  std::unique_ptr<stream_reader> stream_;
 };
 
 }  // namespace duplex::bench

@@ -28,6 +28,10 @@ class client_pool::reaper final : public connection_handler {
   void on_message(client_connection& c, std::string_view text, std::uint64_t now) override {
     inner_->on_message(c, text, now);
   }
+  void on_stream_event(client_connection& c, std::string_view name, std::string_view data,
+                       std::uint64_t now) override {
+    inner_->on_stream_event(c, name, data, now);
+  }
   void on_failed(client_connection& c, const char* why) override {
     pool_.failed_.push_back(c.index());
     ++pool_.failures_;
@@ -78,6 +82,11 @@ bool client_pool::start_one(std::string& err) {
   src.sin_addr.s_addr = htonl((127u << 24) + 1 + index % options_.sources);
   conns_.push_back(std::make_unique<client_connection>(index, pattern_, options_.binary, masks_,
                                                        options_.mode));
+  if (options_.http_request_of) {
+    if (std::string req = options_.http_request_of(index); !req.empty())
+      return conns_.back()->start_http(epfd_, src, target_, std::move(req), options_.http_format,
+                                       err);
+  }
   if (!options_.path_of) return conns_.back()->start(epfd_, src, target_, ws_options_, err);
   ws::client_options o = ws_options_;
   o.target = options_.path_of(index);
@@ -101,6 +110,10 @@ open_report client_pool::open(std::size_t count, std::size_t concurrency,
     void on_echo(client_connection& c, std::uint64_t now) override { inner->on_echo(c, now); }
     void on_message(client_connection& c, std::string_view text, std::uint64_t now) override {
       inner->on_message(c, text, now);
+    }
+    void on_stream_event(client_connection& c, std::string_view name, std::string_view data,
+                         std::uint64_t now) override {
+      inner->on_stream_event(c, name, data, now);
     }
     void on_failed(client_connection& c, const char* why) override {
       ++failed;

@@ -29,6 +29,11 @@ struct pool_options {
   // When set, the request target of connection `index` (0-based, in opening order) instead of
   // `path`: the raw fan-out dialect puts the channel in the URL.
   std::function<std::string(std::uint32_t index)> path_of;
+  // When set and it returns a non-empty request for connection `index`: that connection is an
+  // HTTP streaming client (client_connection::start_http) sending those bytes and reading the
+  // response as `http_format`; when it returns "", a WebSocket client as above.
+  std::function<std::string(std::uint32_t index)> http_request_of;
+  stream_format http_format = stream_format::sse;
 };
 
 struct open_report {

@@ -28,6 +28,17 @@ bool eat_u64(std::string_view& s, std::uint64_t& v) noexcept {
   return true;
 }
 
+// Parses the front of benchmark data, {"c":<c>,"s":<s>,"t":<t>,"p":" (the padding is not read).
+bool eat_bench_data(std::string_view& s, line_info& li) noexcept {
+  std::uint64_t c = 0;
+  if (!eat(s, R"({"c":)") || !eat_u64(s, c) || c > UINT32_MAX || !eat(s, R"(,"s":)") ||
+      !eat_u64(s, li.seq) || !eat(s, R"(,"t":)") || !eat_u64(s, li.sent_ns) ||
+      !eat(s, R"(,"p":")"))
+    return false;
+  li.channel = static_cast<std::uint32_t>(c);
+  return true;
+}
+
 }  // namespace
 
 void append_connect_command(std::string& out) { out += R"({"id":1,"connect":{}})"; }
@@ -82,14 +93,65 @@ line_info classify_line(std::string_view line) noexcept {
   auto q = s.find('"');
   if (q == std::string_view::npos) return li;
   s.remove_prefix(q + 1);
-  std::uint64_t c = 0;
-  if (!eat(s, R"(,"pub":{"data":{"c":)") || !eat_u64(s, c) || c > UINT32_MAX ||
-      !eat(s, R"(,"s":)") || !eat_u64(s, li.seq) || !eat(s, R"(,"t":)") ||
-      !eat_u64(s, li.sent_ns) || !eat(s, R"(,"p":")"))
-    return li;
-  li.channel = static_cast<std::uint32_t>(c);
+  if (!eat(s, R"(,"pub":{"data":)") || !eat_bench_data(s, li)) return li;
   li.what = line_info::kind::publication;
   return li;
+}
+
+line_info classify_sse_event(std::string_view name, std::string_view data) noexcept {
+  line_info li;
+  if (name == ":subscribed") {
+    li.what = line_info::kind::subscribed;
+  } else if (name == ":gap" || name == ":error") {
+    li.what = line_info::kind::error_reply;
+  } else if (!name.starts_with(':') && eat_bench_data(data, li)) {
+    li.what = line_info::kind::publication;
+  }
+  return li;
+}
+
+line_info classify_uni_line(std::string_view line) noexcept {
+  line_info li;
+  std::string_view s = line;
+  if (line == "{}") {
+    li.what = line_info::kind::ping;
+  } else if (line.starts_with(R"({"connect":{)")) {
+    li.what = line_info::kind::subscribed;
+  } else if (line.starts_with(R"({"disconnect":)")) {
+    li.what = line_info::kind::error_reply;
+  } else if (eat(s, R"({"channel":")")) {
+    auto q = s.find('"');
+    if (q == std::string_view::npos) return li;
+    s.remove_prefix(q + 1);
+    if (eat(s, R"(,"pub":{"data":)") && eat_bench_data(s, li))
+      li.what = line_info::kind::publication;
+  }
+  return li;
+}
+
+void append_sse_request(std::string& out, std::string_view host, std::string_view path,
+                        std::string_view channel) {
+  out += "GET ";
+  out += path;
+  out += "?channel=";
+  out += channel;
+  out += " HTTP/1.1\r\nHost: ";
+  out += host;
+  out += "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n";
+}
+
+void append_uni_stream_request(std::string& out, std::string_view host, std::string_view path,
+                               std::string_view token) {
+  const std::size_t body = token.size() + 12;  // {"token":"<token>"}
+  out += "POST ";
+  out += path;
+  out += " HTTP/1.1\r\nHost: ";
+  out += host;
+  out += "\r\nContent-Type: application/json\r\nContent-Length: ";
+  append_u64(out, body);
+  out += "\r\n\r\n{\"token\":\"";
+  out += token;
+  out += "\"}";
 }
 
 std::string json_escape(std::string_view text) {

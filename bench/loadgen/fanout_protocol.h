@@ -11,6 +11,17 @@
 //     {"id":N,"channel":"C","data":D}, acknowledged by {"id":N,"publish":{}}; publications
 //     are {"push":{"channel":"C","pub":{"data":D}}}.
 //
+// Subscribers may also use one of duplex's HTTP streaming transports (the publisher stays a
+// centrifuge WebSocket client):
+//   sse (/events, server/events_endpoint.h): GET /events?channel=C; a text/event-stream whose
+//     events are `event: C` / `data: D` per publication and `event: :subscribed` / `data:
+//     {"channel":"C",...}` once the subscription is live (`:gap`, `:error` report trouble).
+//   http_stream (Centrifugo unidirectional HTTP-streaming, POST /connection/uni_http_stream,
+//     body {"token":"<JWT>"}): newline-delimited JSON; the subscription is the token's
+//     `channels` claim (server-side), live when the connect push {"connect":{...,"subs":{"C":
+//     ...}}} arrives; publications are bare Pushes {"channel":"C","pub":{"data":D,...}}; {} is
+//     the server's ping (no pong on a unidirectional stream); {"disconnect":...} ends it.
+//
 // D, the data of a benchmark publication, is {"c":<channel index>,"s":<sequence number in the
 // channel>,"t":<send time, steady clock ns>,"p":"<padding>"}: each subscriber checks it gets
 // every sequence number of its channel in order, and computes publish-to-delivery latency
@@ -29,6 +40,8 @@
 namespace duplex::bench {
 
 enum class dialect : std::uint8_t { centrifuge, raw };
+// How the subscribers of the centrifuge dialect receive (see above).
+enum class sub_transport : std::uint8_t { ws, sse, http_stream };
 
 inline constexpr std::uint64_t connect_id = 1;
 inline constexpr std::uint64_t subscribe_id = 2;
@@ -48,12 +61,22 @@ void append_publish_command(std::string& out, dialect d, std::uint64_t id,
 void append_bench_data(std::string& out, std::uint32_t channel, std::uint64_t seq,
                        std::uint64_t sent_ns, std::size_t size);
 
+// The request of an HTTP streaming subscriber. `host` is the Host field ("127.0.0.1:8000");
+// `channel` and `token` need no escaping (the generator's own names, base64url).
+// GET <path>?channel=<channel> with Accept: text/event-stream.
+void append_sse_request(std::string& out, std::string_view host, std::string_view path,
+                        std::string_view channel);
+// POST <path> with the JSON body {"token":"<token>"}.
+void append_uni_stream_request(std::string& out, std::string_view host, std::string_view path,
+                               std::string_view token);
+
 struct line_info {
   enum class kind : std::uint8_t {
     reply,        // {"id":N, ...} without an error
-    error_reply,  // {"id":N,"error":...}
+    error_reply,  // {"id":N,"error":...}; streams: :error, :gap, a disconnect push
     publication,  // a push of a publication whose data is ours (c, s, t parsed)
     ping,         // {}
+    subscribed,   // streams: the subscription is live (sse :subscribed, uni connect push)
     other,        // anything else (join/leave pushes, unknown shapes)
   };
   kind what = kind::other;
@@ -64,6 +87,12 @@ struct line_info {
 };
 
 line_info classify_line(std::string_view line) noexcept;
+// An event of the /events stream: its type (the channel, or a server event ":subscribed",
+// ":gap", ":error") and data. A publication's type is not checked against "c" here (the
+// caller knows the channel names).
+line_info classify_sse_event(std::string_view name, std::string_view data) noexcept;
+// A line of a unidirectional Centrifugo stream (bare Pushes, the connect push, pings).
+line_info classify_uni_line(std::string_view line) noexcept;
 
 // `text` with '"' and '\\' escaped and control bytes dropped: for the reports' JSON strings.
 std::string json_escape(std::string_view text);

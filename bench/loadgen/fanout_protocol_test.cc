@@ -87,6 +87,63 @@ TEST(FanoutProtocol, ClassifiesRepliesPingsAndTheRest) {
   EXPECT_EQ(classify_line("").what, kind::other);
 }
 
+TEST(FanoutProtocol, ClassifiesSseEvents) {
+  std::string data;
+  append_bench_data(data, 7, 99, 123456, 64);
+  line_info li = classify_sse_event("bench7", data);
+  EXPECT_EQ(li.what, kind::publication);
+  EXPECT_EQ(li.channel, 7u);
+  EXPECT_EQ(li.seq, 99u);
+  EXPECT_EQ(li.sent_ns, 123456u);
+  EXPECT_EQ(classify_sse_event(":subscribed", R"({"channel":"bench7"})").what, kind::subscribed);
+  EXPECT_EQ(classify_sse_event(":gap", R"({"channel":"b","reason":"slow_consumer"})").what,
+            kind::error_reply);
+  EXPECT_EQ(classify_sse_event(":error", R"({"channel":"b","error":"x"})").what,
+            kind::error_reply);
+  // Server events are never publications, whatever their data; foreign data is not ours.
+  EXPECT_EQ(classify_sse_event(":other", data).what, kind::other);
+  EXPECT_EQ(classify_sse_event("bench7", R"({"text":"hi"})").what, kind::other);
+  EXPECT_EQ(classify_sse_event("bench7", R"({"c":1,"s":x)").what, kind::other);
+}
+
+TEST(FanoutProtocol, ClassifiesUnidirectionalStreamLines) {
+  std::string data;
+  append_bench_data(data, 3, 5, 42, 64);
+  // duplex's bare Push: data first, then info.
+  line_info li = classify_uni_line(R"({"channel":"bench3","pub":{"data":)" + data +
+                                   R"(,"info":{"client":"x"}}})");
+  EXPECT_EQ(li.what, kind::publication);
+  EXPECT_EQ(li.channel, 3u);
+  EXPECT_EQ(li.seq, 5u);
+  EXPECT_EQ(li.sent_ns, 42u);
+  EXPECT_EQ(classify_uni_line(R"({"connect":{"client":"x","subs":{"bench3":{}}}})").what,
+            kind::subscribed);
+  EXPECT_EQ(classify_uni_line("{}").what, kind::ping);
+  EXPECT_EQ(classify_uni_line(R"({"disconnect":{"code":3001,"reason":"shutdown"}})").what,
+            kind::error_reply);
+  // The bidirectional form is not what a uni stream sends.
+  EXPECT_EQ(classify_uni_line(R"({"push":{"channel":"bench3","pub":{"data":)" + data + "}}}").what,
+            kind::other);
+  EXPECT_EQ(classify_uni_line(R"({"channel":"b","join":{"info":{}}})").what, kind::other);
+  EXPECT_EQ(classify_uni_line(R"({"channel":"b)").what, kind::other);
+  EXPECT_EQ(classify_uni_line(R"({"id":1,"connect":{}})").what, kind::other);
+}
+
+TEST(FanoutProtocol, StreamRequests) {
+  std::string out;
+  append_sse_request(out, "127.0.0.1:8000", "/events", "bench3");
+  EXPECT_EQ(out,
+            "GET /events?channel=bench3 HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n"
+            "Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n");
+  out.clear();
+  append_uni_stream_request(out, "127.0.0.1:8000", "/connection/uni_http_stream", "a.b.c");
+  EXPECT_EQ(out,
+            "POST /connection/uni_http_stream HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n"
+            "Content-Type: application/json\r\nContent-Length: 17\r\n\r\n"
+            "{\"token\":\"a.b.c\"}");
+  EXPECT_EQ(std::string_view(R"({"token":"a.b.c"})").size(), 17u);
+}
+
 TEST(FanoutProtocol, SplitsJoinedRepliesIntoLines) {
   std::vector<std::string> got;
   for_each_line("{\"id\":1}\n{}\n\n{\"id\":2}", [&](std::string_view l) { got.emplace_back(l); });

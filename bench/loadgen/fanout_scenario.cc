@@ -1,9 +1,11 @@
 #include "fanout_scenario.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <vector>
 
+#include "hs256_token.h"
 #include "latency_histogram.h"
 #include "proc_sampler.h"
 
@@ -17,7 +19,8 @@ class fanout_driver final : public connection_handler {
  public:
   explicit fanout_driver(const fanout_options& o)
       : o_(o), channels_(std::max<std::size_t>(o.channels, 1)), names_(channels_),
-        subs_in_(channels_), published_(channels_), next_seq_(o.subscribers + 1) {
+        subs_in_(channels_), published_(channels_), next_seq_(o.subscribers + 1),
+        stream_ready_(o.transport == sub_transport::ws ? 0 : o.subscribers + 1) {
     for (std::size_t k = 0; k < channels_; ++k)
       names_[k] = channels_ == 1 ? o.channel_prefix : o.channel_prefix + std::to_string(k);
     for (std::size_t j = 0; j < o.subscribers; ++j) ++subs_in_[j % channels_];
@@ -35,6 +38,7 @@ class fanout_driver final : public connection_handler {
       if (c.index() == 0) publisher_ready_ = true;
       return;
     }
+    if (c.index() != 0 && o_.transport != sub_transport::ws) return;  // streams send nothing
     scratch_.clear();
     append_connect_command(scratch_);
     c.queue_text(scratch_);
@@ -72,6 +76,7 @@ class fanout_driver final : public connection_handler {
         case line_info::kind::error_reply:
           on_error_reply(c.index(), li.id, line);
           break;
+        case line_info::kind::subscribed:  // streams only (classify_line never says so)
         case line_info::kind::other:
           ++other_lines_;
           break;
@@ -80,6 +85,36 @@ class fanout_driver final : public connection_handler {
     if (ping) {  // the Centrifugo protocol's application-level pong
       c.queue_text("{}");
       c.flush(pool_->events());
+    }
+  }
+
+  // An event of a streaming subscriber (sse or http_stream).
+  void on_stream_event(client_connection& c, std::string_view name, std::string_view data,
+                       std::uint64_t) override {
+    const std::uint64_t now = now_ns();
+    const bool sse = o_.transport == sub_transport::sse;
+    const line_info li = sse ? classify_sse_event(name, data) : classify_uni_line(data);
+    switch (li.what) {
+      case line_info::kind::publication:
+        // SSE names the channel twice (event type and "c"): both must agree.
+        if (sse && li.channel < channels_ && name != names_[li.channel]) {
+          ++misrouted_;
+          break;
+        }
+        on_publication(c.index(), li, now);
+        break;
+      case line_info::kind::subscribed:
+        on_stream_subscribed(c.index(), data, now);
+        break;
+      case line_info::kind::ping:  // uni streams: the server's {} (no pong expected)
+        break;
+      case line_info::kind::error_reply:
+        on_error_reply(c.index(), 0, std::string(name) + " " + std::string(data));
+        break;
+      case line_info::kind::reply:
+      case line_info::kind::other:
+        ++other_lines_;
+        break;
     }
   }
 
@@ -134,6 +169,7 @@ class fanout_driver final : public connection_handler {
   std::vector<std::uint64_t> subs_in_;    // subscribers per channel
   std::vector<std::uint64_t> published_;  // publications sent per channel
   std::vector<std::uint64_t> next_seq_;   // per connection index: next sequence expected
+  std::vector<std::uint8_t> stream_ready_;  // streams, per connection index: subscribed
   std::uint64_t in_flight_ = 0, max_lag_ = 0;
   latency_histogram hist_;
   std::string scratch_, data_;
@@ -203,6 +239,28 @@ class fanout_driver final : public connection_handler {
     }
   }
 
+  // The stream's subscription is live: sse {"channel":"C",...}; http_stream the connect push,
+  // whose "subs" must hold C (a failed server-side subscription is left out of it).
+  void on_stream_subscribed(std::uint32_t index, std::string_view data, std::uint64_t now) {
+    const std::string& name = names_[channel_of(index)];
+    bool ok = false;
+    if (o_.transport == sub_transport::sse) {
+      ok = data.find("\"channel\":\"" + name + "\"") != std::string_view::npos;
+    } else if (auto subs = data.find(R"("subs":{)"); subs != std::string_view::npos) {
+      ok = data.find("\"" + name + "\":{", subs) != std::string_view::npos;
+    }
+    if (!ok || stream_ready_[index]) {
+      ++setup_errors_;
+      if (first_error_.empty())
+        first_error_ = (ok ? "subscribed twice: " : "not subscribed to " + name + ": ") +
+                       std::string(data.substr(0, 160));
+      return;
+    }
+    stream_ready_[index] = 1;
+    ++ready_;
+    last_ready_ns_ = now;
+  }
+
   void on_error_reply(std::uint32_t index, std::uint64_t id, std::string_view line) {
     if (index == 0 && id >= first_publish_id) {
       ++publish_errors_;
@@ -226,6 +284,30 @@ fanout_report run_fanout(const fanout_options& o) {
     po.path_of = [&d](std::uint32_t index) -> std::string {
       if (index == 0) return "/pub";
       return "/sub?channel=" + d.channel_name(d.channel_of(index));
+    };
+  }
+  std::vector<std::string> tokens;  // http_stream: one per channel
+  if (o.proto == dialect::centrifuge && o.transport != sub_transport::ws) {
+    const bool sse = o.transport == sub_transport::sse;
+    po.http_format = sse ? stream_format::sse : stream_format::ndjson;
+    if (!sse) {
+      const auto exp = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count() +
+                       3600;
+      for (std::size_t k = 0; k < d.channels_; ++k)
+        tokens.push_back(make_hs256_token(o.hmac_secret, o.token_user, d.channel_name(k), exp));
+    }
+    po.http_request_of = [&d, &o, &tokens, sse,
+                          host = po.host + ":" + std::to_string(po.port)](std::uint32_t index) {
+      std::string req;
+      if (index == 0) return req;  // the publisher: WebSocket
+      const std::size_t k = d.channel_of(index);
+      if (sse)
+        append_sse_request(req, host, o.sse_path, d.channel_name(k));
+      else
+        append_uni_stream_request(req, host, o.uni_stream_path, tokens[k]);
+      return req;
     };
   }
   client_pool pool(po, d);
@@ -326,6 +408,12 @@ fanout_report run_fanout(const fanout_options& o) {
   r.other_lines = d.other_lines_;
   r.total_published = d.total_published_;
   r.total_delivered = d.delivered_;
+  for (const auto& c : pool.connections()) {
+    if (const stream_reader* s = c->stream()) {
+      r.heartbeats += s->heartbeats();
+      r.ignored_fields += s->ignored_fields();
+    }
+  }
   if (srv0 && srv1) {
     const double cpu = static_cast<double>(srv1->cpu_ns - srv0->cpu_ns);
     if (r.deliveries) {
@@ -345,11 +433,16 @@ fanout_report run_fanout(const fanout_options& o) {
 }
 
 void print_fanout_report(const fanout_options& o, const fanout_report& r) {
+  const char* transport = o.proto == dialect::raw                      ? "raw"
+                          : o.transport == sub_transport::sse         ? "sse"
+                          : o.transport == sub_transport::http_stream ? "http_stream"
+                                                                      : "ws";
   std::fprintf(stderr,
-               "fanout: %zu subscribers on %zu channel(s), %zu-byte data, %s: setup %.2f s, "
+               "fanout: %zu %s subscribers on %zu channel(s), %zu-byte data, %s: setup %.2f s, "
                "%.0f pubs/s, %.0f deliveries/s, latency p50 %.1f us p99 %.1f us p99.9 %.1f us, "
                "generator CPU %.0f%%",
-               r.subscribers_ready, o.channels, o.size, o.rate > 0 ? "fixed rate" : "max rate",
+               r.subscribers_ready, transport, o.channels, o.size,
+               o.rate > 0 ? "fixed rate" : "max rate",
                r.setup_s, r.pubs_per_s, r.deliveries_per_s, r.p50_us, r.p99_us, r.p999_us,
                r.gen_cpu_percent);
   if (r.server_cpu_us_per_delivery >= 0)
@@ -372,17 +465,20 @@ void print_fanout_report(const fanout_options& o, const fanout_report& r) {
   std::fprintf(stderr, "\n");
   const std::string err = json_escape(r.first_error);  // it may quote a server reply
   std::printf(
-      "{\"scenario\":\"fanout\",\"dialect\":\"%s\",\"subscribers\":%zu,\"channels\":%zu,"
+      "{\"scenario\":\"fanout\",\"dialect\":\"%s\",\"sub_transport\":\"%s\","
+      "\"subscribers\":%zu,\"channels\":%zu,"
       "\"size\":%zu,\"offered_rate\":%.0f,\"window\":%u,\"in_flight\":%llu,\"max_lag\":%llu,"
       "\"subscribers_ready\":%zu,\"setup_s\":%.3f,\"window_s\":%.3f,\"publications\":%llu,"
       "\"deliveries\":%llu,\"pubs_per_s\":%.1f,\"deliveries_per_s\":%.1f,\"p50_us\":%.2f,"
       "\"p99_us\":%.2f,\"p999_us\":%.2f,\"skipped\":%llu,\"lost\":%llu,\"reordered\":%llu,"
-      "\"misrouted\":%llu,\"publish_errors\":%llu,\"other_lines\":%llu,"
+      "\"misrouted\":%llu,\"publish_errors\":%llu,\"other_lines\":%llu,\"heartbeats\":%llu,"
+      "\"ignored_fields\":%llu,"
       "\"total_published\":%llu,\"total_delivered\":%llu,\"gen_cpu_percent\":%.1f,"
       "\"server_cpu_us_per_delivery\":%.4f,\"server_stat_cpu_us_per_delivery\":%.4f,"
       "\"server_cpu_percent\":%.1f,\"server_rss_bytes\":%llu,\"failures\":%zu,"
       "\"first_error\":\"%s\"}\n",
-      o.proto == dialect::raw ? "raw" : "centrifuge", o.subscribers, o.channels, o.size, o.rate,
+      o.proto == dialect::raw ? "raw" : "centrifuge", transport, o.subscribers, o.channels,
+      o.size, o.rate,
       o.window, static_cast<unsigned long long>(r.in_flight),
       static_cast<unsigned long long>(r.max_lag), r.subscribers_ready, r.setup_s, r.window_s,
       static_cast<unsigned long long>(r.publications),
@@ -392,6 +488,8 @@ void print_fanout_report(const fanout_options& o, const fanout_report& r) {
       static_cast<unsigned long long>(r.misrouted),
       static_cast<unsigned long long>(r.publish_errors),
       static_cast<unsigned long long>(r.other_lines),
+      static_cast<unsigned long long>(r.heartbeats),
+      static_cast<unsigned long long>(r.ignored_fields),
       static_cast<unsigned long long>(r.total_published),
       static_cast<unsigned long long>(r.total_delivered), r.gen_cpu_percent,
       r.server_cpu_us_per_delivery, r.server_stat_cpu_us_per_delivery, r.server_cpu_percent,

@@ -16,6 +16,14 @@
 // publication that either bound stops is not sent and counted as `skipped` (the system is
 // behind the offered rate by more than W publications per channel).
 //
+// Subscribers speak WebSocket (the Centrifugo protocol, or the raw dialect) or, in the
+// centrifuge dialect, one of duplex's HTTP streaming transports (`transport`, see
+// fanout_protocol.h): SSE at /events or Centrifugo's unidirectional HTTP-streaming. The
+// publisher is a centrifuge WebSocket client in every case. A subscriber counts as ready when
+// its subscription is live: its subscribe reply (ws), the :subscribed event (sse), the connect
+// push listing its channel (http_stream, whose connect reply waits for the server-side
+// subscriptions).
+//
 // Latency is from the publisher's send (taken just before the write) to the read that
 // completed the subscriber's frame. It includes the generator's own time to get to that
 // socket: with one generator thread, the last of 10,000 subscribers of a publication is read
@@ -40,6 +48,11 @@ namespace duplex::bench {
 struct fanout_options {
   pool_options pool;  // centrifuge: pool.path is the endpoint; raw: the paths below are used
   dialect proto = dialect::centrifuge;
+  sub_transport transport = sub_transport::ws;  // centrifuge dialect only
+  std::string sse_path = "/events";
+  std::string uni_stream_path = "/connection/uni_http_stream";
+  std::string hmac_secret;          // http_stream: the server's token secret (signs the tokens)
+  std::string token_user = "bench"; // http_stream: the tokens' `sub`
   std::size_t subscribers = 10000;
   std::size_t channels = 1;
   std::string channel_prefix = "bench";  // channel k is "<prefix><k>", or "<prefix>" when K = 1
@@ -68,6 +81,7 @@ struct fanout_report {
   std::uint64_t skipped = 0;          // fixed rate, inside the window (see the file comment)
   std::uint64_t lost = 0, reordered = 0, misrouted = 0;  // whole run
   std::uint64_t publish_errors = 0, other_lines = 0;     // whole run
+  std::uint64_t heartbeats = 0, ignored_fields = 0;      // streams (stream_reader), whole run
   std::uint64_t total_published = 0, total_delivered = 0;
   std::uint64_t in_flight = 0, max_lag = 0;  // the bounds in force
   double gen_cpu_percent = 0;

@@ -7,12 +7,14 @@
 //                       [--subscribe CHANNEL [--raw]]
 //   loadgen fanout      --port N [--subscribers 10000] [--channels 1] [--size 64]
 //                       [--rate 0] [--window 16] [--seconds 5] [--warmup 1]
-//                       [--raw] [--sources 0] [--server-pid PID]
+//                       [--raw | --sub-transport ws|sse|http_stream [--hmac-secret S]]
+//                       [--sources 0] [--server-pid PID]
 //
 // Single-threaded (epoll); run it on its own core (taskset -c 1). Prints one JSON line on
 // stdout and a human summary on stderr; exits 1 when any connection failed.
 #include <sys/resource.h>
 
+#include <cctype>
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -111,11 +113,31 @@ int main(int argc, char** argv) {
   fan->add_option("--path", fp.path, "centrifuge endpoint");
   fan->add_flag("--raw", fraw,
                 "broadcast peer dialect: /sub?channel=NAME and /pub (default: Centrifugo v2 JSON)");
+  std::string ftransport = "ws";
+  fan->add_option("--sub-transport", ftransport,
+                  "centrifuge dialect: subscribers over ws (/connection/websocket), sse (GET "
+                  "/events?channel=) or http_stream (POST /connection/uni_http_stream, a token per "
+                  "channel signed with --hmac-secret)")
+      ->check(CLI::IsMember({"ws", "sse", "http_stream"}));
+  fan->add_option("--hmac-secret", fo.hmac_secret,
+                  "http_stream: the server's HS256 token secret (duplex serve --token-secret)");
+  fan->add_option("--sse-path", fo.sse_path, "sse: the endpoint");
+  fan->add_option("--uni-stream-path", fo.uni_stream_path, "http_stream: the endpoint");
   fan->add_option("--subscribers,-c", fo.subscribers, "subscriber connections")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
   fan->add_option("--channels,-k", fo.channels, "channels (subscriber j on channel j mod K)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
-  fan->add_option("--channel-prefix", fo.channel_prefix, "channel names: PREFIX<k> (PREFIX if K = 1)");
+  // Written into JSON, URLs and tokens without escaping: keep it to characters that need none.
+  fan->add_option("--channel-prefix", fo.channel_prefix,
+                  "channel names: PREFIX<k> (PREFIX if K = 1)")
+      ->check([](const std::string& p) -> std::string {
+        for (char ch : p) {
+          if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-' &&
+              ch != '.' && ch != ':')
+            return "channel prefix: letters, digits, _ - . : only";
+        }
+        return {};
+      });
   fan->add_option("--size,-s", fo.size, "bytes of data per publication")
       ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 20));
   fan->add_option("--rate,-r", fo.rate, "offered publications/s (0 = max rate)");
@@ -141,6 +163,17 @@ int main(int argc, char** argv) {
   if (fan->parsed()) {
     fp.port = fport;
     fo.proto = fraw ? dialect::raw : dialect::centrifuge;
+    fo.transport = ftransport == "sse"           ? sub_transport::sse
+                   : ftransport == "http_stream" ? sub_transport::http_stream
+                                                 : sub_transport::ws;
+    if (fraw && fo.transport != sub_transport::ws) {
+      std::fprintf(stderr, "loadgen: --sub-transport needs the centrifuge dialect (not --raw)\n");
+      return 2;
+    }
+    if (fo.transport == sub_transport::http_stream && fo.hmac_secret.empty()) {
+      std::fprintf(stderr, "loadgen: --sub-transport http_stream needs --hmac-secret\n");
+      return 2;
+    }
     const std::size_t total = fo.subscribers + 1;
     fp.sources = fsources ? fsources : static_cast<unsigned>((total + 19999) / 20000);
     if (!fits(total)) return 2;
