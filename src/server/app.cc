@@ -173,6 +173,19 @@ void app::impl::register_metrics() {
   };
   m.add_gauge_fn("duplex_connections", "Open client connections (Centrifugo protocol).",
                  total(&st::connections));
+  // Socket.IO (made later, by add_routes; read when scraped).
+  auto sio_stat = [this](auto member) {
+    return [this, member] { return sio ? static_cast<double>(sio->stats().*member) : 0.0; };
+  };
+  m.add_gauge_fn("duplex_socketio_connections", "Open Socket.IO (Engine.IO) connections.",
+                 sio_stat(&io::server_stats::connections));
+  m.add_gauge_fn("duplex_socketio_sockets", "Socket.IO namespace connections (sockets).",
+                 sio_stat(&io::server_stats::sockets));
+  m.add_counter_fn("duplex_socketio_upgrades_total", "Engine.IO upgrades from polling to WebSocket.",
+                   sio_stat(&io::server_stats::upgrades));
+  m.add_counter_fn("duplex_socketio_bad_packets_total",
+                   "Malformed Socket.IO packets (the connection was closed).",
+                   sio_stat(&io::server_stats::bad_packets));
   m.add_gauge_fn("duplex_subscriptions", "Channel subscriptions on this node.", [h] {
     double sum = 0;
     for (const auto& [name, count] : h->channels()) sum += static_cast<double>(count);

@@ -169,7 +169,29 @@ console.log('auth: invalid and expired tokens refused at connect; a token grants
   console.log('recovery: subscribe {channel, offset, epoch} replays 4..7 then live 8; wrong epoch -> recovered false');
 }
 
-// ---- 5. metrics and stop ---------------------------------------------------------------------
+// ---- 5. metrics, a malformed packet, stop -----------------------------------------------------
+
+{
+  let text = '';
+  const metric = (name) => Number((new RegExp(`^${name} (\\S+)$`, 'm').exec(text) || [])[1]);
+  // Closed clients' sessions end when their close reaches the server: wait for it.
+  for (let i = 0; i < 100; i++) {
+    text = await (await fetch(`${base}/metrics`)).text();
+    if (metric('duplex_socketio_connections') === 3) break;
+    await sleep(30);
+  }
+  check(metric('duplex_socketio_sockets') === 3 && metric('duplex_socketio_connections') === 3,
+    `socket.io gauges: sockets ${metric('duplex_socketio_sockets')}, connections ${metric('duplex_socketio_connections')}`);
+  check(metric('duplex_socketio_upgrades_total') >= 2, `upgrades ${metric('duplex_socketio_upgrades_total')}`);
+  // A malformed Socket.IO packet closes that connection and is counted.
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/socket.io/?EIO=4&transport=websocket`);
+  await withTimeout(new Promise((r) => ws.once('message', r)), 5000, 'engine.io open');
+  ws.send('42["unterminated');
+  await withTimeout(new Promise((r) => ws.once('close', r)), 5000, 'malformed packet closes');
+  const after = await (await fetch(`${base}/metrics`)).text();
+  check(/^duplex_socketio_bad_packets_total 1$/m.test(after), 'bad packet counted');
+  console.log('metrics: socket.io connections, sockets, upgrades; a malformed packet closes and is counted');
+}
 
 a.close(); b.close(); auth.close(); cent.disconnect(); raw.close();
 const code = await server.stop();
