@@ -4,7 +4,8 @@
 //      and the typing indicator, exchange messages both ways; a socket.io-client in Node joins
 //      the room and its message shows in both tabs; a third tab gets the messages from history,
 //      and closing it updates the others' presence;
-//   2. ?transport=polling: the same two-way chat while no tab opens any WebSocket (Playwright's
+//   2. WebSocket blocked in the page (no window.WebSocket; the page keeps its default transports):
+//      the same two-way chat while no tab opens any WebSocket (Playwright's
 //      `websocket` event) and every tab stays on long-polling; switching rooms in a tab leaves
 //      the old room;
 //   3. validation: a tab with an empty name shows the middleware's refusal, then connects once
@@ -68,7 +69,10 @@ async function open(page, name, room, { polling, sockets }) {
   watchConsole(page, name);
   page.on('websocket', (ws) => sockets.push(`${name} ${ws.url()}`));
   const q = new URLSearchParams({ name, room });
-  if (polling) q.set('transport', 'polling');
+  // "Polling" here means WebSocket is blocked, not that the page asks for polling: the page
+  // keeps its default transports (polling, then an upgrade) and must stay on long-polling by
+  // itself when the browser has no WebSocket (as behind a proxy that refuses it).
+  if (polling) await page.addInitScript(() => { delete window.WebSocket; window.WebSocket = undefined; });
   await page.goto(`${base}/?${q}`);
   await waitFor(page, (r) => document.querySelector('#status.ok') && document.body.dataset.room === r, room,
     async () => `${name}: not connected and in #${room} within 10 s ` +
