@@ -359,7 +359,8 @@ class session final : public engine_socket {
   }
 
   void on_ws_frame(ws_ref from, std::string_view data, bool binary) {
-    if (closed_) return;
+    // A session closed between "3probe" and "5" still hears its probe (see end()).
+    if (closed_ && !(draining_ && from == probe_)) return;
     std::string scratch;
     eio_packet_view pk;
     if (binary) {
@@ -372,6 +373,11 @@ class session final : public engine_socket {
     }
     if (from == ws_) return on_packet(pk);
     if (from != probe_) return;
+    if (closed_) {
+      if (pk.type == eio_packet_type::upgrade) finish_closed_upgrade();
+      else abandon_probe();
+      return;
+    }
     // The probe: "2probe" -> "3probe", then "5" completes the upgrade.
     if (pk.type == eio_packet_type::ping && pk.data == "probe" && upgrade_ == upgrade_state::probing) {
       eng_.ws_send(probe_, "3probe", false);
@@ -426,6 +432,22 @@ class session final : public engine_socket {
     eng_.ws_close(probe_);
     probe_ = {};
     upgrade_ = upgrade_state::none;
+  }
+
+  // "5" on the probe of a session the server closed after "3probe": the client switched to
+  // the WebSocket, which takes what was queued and the close packet, then closes.
+  void finish_closed_upgrade() {
+    ws_ = probe_;
+    probe_ = {};
+    upgrade_ = upgrade_state::done;
+    std::vector<eio_packet> pending = std::move(queue_);
+    queue_.clear();
+    queued_bytes_ = 0;
+    for (eio_packet& p : pending) send_now(std::move(p));
+    eng_.ws_send(ws_, "1", false);
+    eng_.ws_close(ws_);
+    ws_ = {};
+    destroy();
   }
 
   void on_packet(const eio_packet_view& pk) {
@@ -507,7 +529,14 @@ class session final : public engine_socket {
     if (ping_timer_) home_.ex->cancel(ping_timer_);
     if (pong_timer_) home_.ex->cancel(pong_timer_);
     ping_timer_ = pong_timer_ = 0;
-    if (probe_.set()) abandon_probe();
+    // Between "3probe" and "5" the client polls no more (its last poll got the noop) and waits
+    // to switch: a close packet left for the next poll would never be fetched, and the client
+    // would sit there until its ping timeout. So the probe is kept while draining, and "5" on
+    // it delivers the close packet over the WebSocket (Engine.IO's server likewise completes
+    // an upgrade that arrives while it is closing, then closes the new transport).
+    const bool keep_probe = how == ending::server_close && !ws_.set() && !poll_ &&
+                            upgrade_ == upgrade_state::probed;
+    if (probe_.set() && !keep_probe) abandon_probe();
     eng_.handler.on_close(*this, reason);
     user_data = nullptr;
     if (ws_.set()) {
@@ -540,6 +569,7 @@ class session final : public engine_socket {
   void destroy() {
     if (destroyed_) return;
     destroyed_ = true;
+    if (probe_.set()) abandon_probe();  // kept while draining (see end())
     home_.sessions.erase(sid_);
     eng_.sessions.fetch_sub(1, std::memory_order_relaxed);
     home_.ex->post([this] { delete this; });
