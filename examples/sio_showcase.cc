@@ -15,8 +15,15 @@
 //     csr-prime(ack)                broadcasts primed("p") to the socket's own room; acks true
 //     csr-drop-and-emit(payload)    closes the transport; 50 ms later broadcasts
 //                                   missed(payload) to the socket's own room
+//     poll-all(payload, timeout_ms, ack)   asks every other socket poll(payload) with a
+//                                   broadcast ack; acks {error, answers} (error null when all
+//                                   answered in time; answers: each socket's ack arguments)
+//     fetch(room, ack)              acks the ids of the sockets in the room (every thread),
+//                                   sorted
+//   a handshake with ?deny=1 in its query is refused by allow_request (403 Forbidden);
 //   namespace "/admin" and dynamic namespaces matching ^/dyn-\w+$ answer whoami.
 //   sio_showcase [--port N] [--host ADDR] [--threads N] [--recovery]
+#include <algorithm>
 #include <cctype>
 #include <csignal>
 #include <cstdio>
@@ -86,6 +93,11 @@ int main(int argc, char** argv) {
   duplex::server srv(opt);
   duplex::io::server_options io_opt;
   if (recovery) io_opt.recovery_window = std::chrono::minutes(2);
+  // allowRequest: a handshake whose query has deny=1 is refused before any session exists.
+  io_opt.allow_request = [](const duplex::io::handshake& h) -> std::optional<std::string> {
+    if (h.query.value("deny", "") == "1") return "denied by allow_request";
+    return std::nullopt;
+  };
   duplex::io::server io(srv, io_opt);
 
   io.of("/").use([](socket& s, duplex::io::next_fn next) {
@@ -126,6 +138,21 @@ int main(int argc, char** argv) {
                       });
     });
     s.on("no-ack", [](socket&, const json&, ack_fn) {});
+    s.on("poll-all", [](socket& s, const json& args, ack_fn ack) {
+      const auto ms = std::chrono::milliseconds(args.size() > 1 && args[1].is_number() ? args[1].get<int>() : 1000);
+      s.broadcast_().emit_with_ack("poll", {args.size() > 0 ? args[0] : json()}, ms,
+                                   [ack](std::optional<std::string> err, std::vector<json> answers) {
+                                     if (ack) ack({json{{"error", err ? json(*err) : json()}, {"answers", answers}}});
+                                   });
+    });
+    s.on("fetch", [](socket& s, const json& args, ack_fn ack) {
+      s.ns().to(str_arg(args, 0)).fetch_sockets([ack](std::vector<duplex::io::socket_info> found) {
+        std::vector<std::string> ids;
+        for (const auto& f : found) ids.push_back(f.id);
+        std::sort(ids.begin(), ids.end());
+        if (ack) ack(json::array({json(ids)}));  // not {ids}: a 2-string list would read as a key/value pair
+      });
+    });
     s.on("disconnect-me", [](socket& s, const json&, ack_fn) { s.disconnect(); });
     s.on("drop-transport", [](socket& s, const json&, ack_fn) { s.close_transport(); });
     s.on("csr-prime", [](socket& s, const json&, ack_fn ack) {

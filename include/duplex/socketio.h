@@ -45,6 +45,15 @@ namespace duplex::io {
 
 using json = nlohmann::json;
 
+// What the client showed when it connected to the namespace.
+struct handshake {
+  json auth = json::object();   // the CONNECT packet's payload
+  json query = json::object();  // the Engine.IO handshake's query parameters, decoded
+  std::string address;         // "ip:port"
+  std::string origin, user_agent, cookie, authorization;
+  std::chrono::system_clock::time_point time;
+};
+
 struct server_options {
   std::string path = "/socket.io/";
   std::chrono::milliseconds ping_interval{25000};
@@ -63,16 +72,11 @@ struct server_options {
   std::chrono::milliseconds recovery_window{0};
   // Unsent output per connection past which it is closed (slow consumer).
   std::size_t max_output_bytes = 4u << 20;
+  // Socket.IO's allowRequest: called for each Engine.IO handshake with what the request
+  // showed (auth is still empty then); a returned message refuses it (403, "Forbidden").
+  std::function<std::optional<std::string>(const handshake&)> allow_request;
 };
 
-// What the client showed when it connected to the namespace.
-struct handshake {
-  json auth = json::object();   // the CONNECT packet's payload
-  json query = json::object();  // the Engine.IO handshake's query parameters, decoded
-  std::string address;         // "ip:port"
-  std::string origin, user_agent, cookie, authorization;
-  std::chrono::system_clock::time_point time;
-};
 
 struct connect_error {
   std::string message;
@@ -105,6 +109,15 @@ struct socket_state;
 struct namespace_state;
 }  // namespace detail
 
+// A socket as fetch_sockets() reports it: a copy, usable on any thread.
+struct socket_info {
+  std::string id;
+  std::string nsp;
+  std::vector<std::string> rooms;
+  io::handshake handshake;
+  json data;
+};
+
 // A selection of sockets of one namespace to emit to: rooms (none = all), minus excepted
 // rooms and, for socket::broadcast()/to(), the sender. Cheap to copy; usable from any thread.
 class broadcast {
@@ -116,6 +129,14 @@ class broadcast {
   broadcast volatile_() const;
   broadcast compress(bool on) const;  // accepted for API parity; frames are not compressed
   void emit(std::string_view event, json args = json::array()) const;
+  // Emits asking every selected socket for an acknowledgement; `done` runs once with the
+  // answers (one array of arguments per socket that answered, in no particular order), and
+  // err "operation has timed out" when not every socket answered within `timeout`. It runs on
+  // the calling loop thread (loop 0 when called from elsewhere).
+  void emit_with_ack(std::string_view event, json args, std::chrono::milliseconds timeout,
+                     std::function<void(std::optional<std::string> err, std::vector<json> answers)> done) const;
+  // The selected sockets, from every loop thread; `done` runs as for emit_with_ack.
+  void fetch_sockets(std::function<void(std::vector<socket_info>)> done) const;
   // Every selected socket joins / leaves `room`, or is disconnected.
   void sockets_join(std::string room) const;
   void sockets_leave(std::string room) const;

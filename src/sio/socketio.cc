@@ -125,6 +125,12 @@ json query_object(std::string_view query) {
   return out;
 }
 
+io::handshake handshake_of(const sio::engine_handshake& eh, json auth) {
+  return io::handshake{.auth = std::move(auth), .query = query_object(eh.query),
+                       .address = eh.address, .origin = eh.origin, .user_agent = eh.user_agent,
+                       .cookie = eh.cookie, .authorization = eh.authorization, .time = eh.time};
+}
+
 std::string new_socket_id() {
   static constexpr char alphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -154,6 +160,11 @@ struct server_state final : sio::engine_handler {
     e.cors_credentials = o.cors_credentials;
     e.max_ws_backpressure = o.max_output_bytes;
     e.max_polling_buffer = o.max_output_bytes;
+    if (o.allow_request) {
+      e.allow_request = [fn = o.allow_request](const sio::engine_handshake& eh) {
+        return fn(handshake_of(eh, json::object()));
+      };
+    }
     return e;
   }
 
@@ -167,6 +178,8 @@ struct server_state final : sio::engine_handler {
   std::vector<std::unique_ptr<namespace_state>> children;
   std::atomic<std::size_t> sockets{0};
   std::atomic<std::uint64_t> bad_packets{0};
+  // Broadcast acks share one id per broadcast, above what a socket's own counter reaches.
+  std::atomic<std::uint64_t> next_broadcast_ack{std::uint64_t{1} << 48};
 
   // Connection state recovery (options.recovery_window > 0), as Socket.IO's in-memory
   // session-aware adapter: broadcast events carry an offset as their last argument and are
@@ -345,11 +358,8 @@ struct server_state final : sio::engine_handler {
       return send_packet(c, e);
     }
     if (c.sockets.contains(p.nsp)) return;  // already connected there: ignored, as Socket.IO does
-    const sio::engine_handshake& eh = c.conn.handshake();
-    io::handshake hs{.auth = p.data.is_object() ? std::move(p.data) : json::object(),
-                     .query = query_object(eh.query), .address = eh.address, .origin = eh.origin,
-                     .user_agent = eh.user_agent, .cookie = eh.cookie,
-                     .authorization = eh.authorization, .time = eh.time};
+    io::handshake hs = handshake_of(c.conn.handshake(),
+                                    p.data.is_object() ? std::move(p.data) : json::object());
     if (recovery() && try_restore(c, *ns, hs)) return;
     auto* so = new socket_state(c, *ns, new_socket_id(), std::move(hs));
     ++c.connecting;
@@ -428,9 +438,11 @@ struct server_state final : sio::engine_handler {
       run_middlewares(so, i + 1);
     };
     try {
-      so.ns.middlewares[i](so.facade, std::move(next));
+      so.ns.middlewares[i](so.facade, next);
     } catch (const std::exception& ex) {
+      // Refused rather than left waiting for a next() that will not come.
       spdlog::error("socket.io middleware of {} threw: {}", so.ns.name, ex.what());
+      next(connect_error{"server error", {}});
     }
   }
 
@@ -697,6 +709,112 @@ void broadcast::sockets_leave(std::string room) const {
     srv->for_each_selected(*sel, t, [&](detail::socket_state& so) { srv->leave(so, room); });
   });
 }
+namespace {
+
+// Gathers per-thread results on one "home" loop thread (the caller's, else loop 0) and calls
+// the user's callback there once. Only the home thread touches it.
+template <class Result>
+struct gather {
+  std::size_t home = 0;
+  std::size_t threads_left = 0;
+  std::size_t expected = 0;  // emit_with_ack: sockets the packet went to
+  std::vector<Result> results;
+  bool finished = false;
+  timer_id timer = 0;
+};
+
+std::size_t home_thread(const detail::server_state& srv) {
+  const std::size_t here = duplex::server::current_thread_index();
+  return here < srv.execs.size() ? here : 0;
+}
+
+}  // namespace
+
+void broadcast::emit_with_ack(
+    std::string_view event, json args, std::chrono::milliseconds timeout,
+    std::function<void(std::optional<std::string>, std::vector<json>)> done) const {
+  detail::server_state* srv = sel_->srv;
+  auto sel = sel_;
+  if (!args.is_array()) args = json::array({std::move(args)});
+  args.insert(args.begin(), json(std::string(event)));
+  // One ack id for every receiver (the packet is encoded once), from a range per-socket ids
+  // never reach.
+  const std::uint64_t id = srv->next_broadcast_ack.fetch_add(1, std::memory_order_relaxed);
+  auto g = std::make_shared<gather<json>>();
+  g->home = home_thread(*srv);
+  g->threads_left = srv->execs.size();
+  auto user = std::make_shared<std::function<void(std::optional<std::string>, std::vector<json>)>>(
+      std::move(done));
+  auto finish = [g, user, srv](std::optional<std::string> err) {
+    if (g->finished) return;
+    g->finished = true;
+    if (g->timer) srv->execs[g->home]->cancel(g->timer);
+    if (*user) (*user)(std::move(err), std::move(g->results));
+  };
+  auto check_done = [g, finish] {
+    if (g->threads_left == 0 && g->results.size() >= g->expected) finish(std::nullopt);
+  };
+  auto packet = std::make_shared<json>(std::move(args));
+  auto start = [srv, sel, g, id, timeout, packet, finish, check_done] {
+    if (timeout.count() > 0) {
+      g->timer = srv->execs[g->home]->run_after(timeout, [g, finish] {
+        g->timer = 0;
+        finish(std::string("operation has timed out"));
+      });
+    }
+    srv->on_every_thread([srv, sel, g, id, packet, check_done](std::size_t t) {
+      std::map<std::string, detail::encoded_packet> by_nsp;  // a dynamic parent's children differ
+      std::size_t sent = 0;
+      srv->for_each_selected(*sel, t, [&](detail::socket_state& so) {
+        auto it = by_nsp.find(so.ns.name);
+        if (it == by_nsp.end()) {
+          detail::encoded_packet e;
+          sio_packet p{.type = sio_packet_type::event, .nsp = so.ns.name, .ack_id = id, .data = *packet};
+          if (!detail::server_state::encode(p, e)) return;
+          it = by_nsp.emplace(so.ns.name, std::move(e)).first;
+        }
+        so.acks[id] = detail::pending_ack{
+            [srv, g, check_done](std::optional<std::string> err, json answer) {
+              if (err) return;  // disconnected: counts as not answered
+              srv->execs[g->home]->post([g, check_done, answer = std::move(answer)]() mutable {
+                g->results.push_back(std::move(answer));
+                check_done();
+              });
+            },
+            0};
+        detail::server_state::send_encoded(so.cl, it->second);
+        ++sent;
+      });
+      srv->execs[g->home]->post([g, sent, check_done] {
+        g->expected += sent;
+        --g->threads_left;
+        check_done();
+      });
+    });
+  };
+  if (duplex::server::current_thread_index() == g->home) start();
+  else srv->execs[g->home]->post(std::move(start));
+}
+
+void broadcast::fetch_sockets(std::function<void(std::vector<socket_info>)> done) const {
+  detail::server_state* srv = sel_->srv;
+  auto sel = sel_;
+  auto g = std::make_shared<gather<socket_info>>();
+  g->home = home_thread(*srv);
+  g->threads_left = srv->execs.size();
+  auto user = std::make_shared<std::function<void(std::vector<socket_info>)>>(std::move(done));
+  srv->on_every_thread([srv, sel, g, user](std::size_t t) {
+    std::vector<socket_info> found;
+    srv->for_each_selected(*sel, t, [&](detail::socket_state& so) {
+      found.push_back({so.id, so.ns.name, {so.rooms.begin(), so.rooms.end()}, so.hs, so.facade.data});
+    });
+    srv->execs[g->home]->post([g, user, found = std::move(found)]() mutable {
+      for (socket_info& i : found) g->results.push_back(std::move(i));
+      if (--g->threads_left == 0 && *user) (*user)(std::move(g->results));
+    });
+  });
+}
+
 void broadcast::disconnect_sockets(bool close) const {
   detail::server_state* srv = sel_->srv;
   auto sel = sel_;

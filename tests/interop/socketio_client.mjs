@@ -273,6 +273,44 @@ async function roomsAndBroadcast() {
   console.log('  rooms: to-room reaches members but the sender, broadcast all but the sender, leave/join');
 }
 
+// ---- broadcast acks and fetchSockets ----------------------------------------------------------------
+
+async function broadcastAcksAndFetch() {
+  // Four clients, likely spread over both loop threads; A polls the others.
+  const cs = [client('/', { transports: ['websocket'] }), client(), client('/', { transports: ['polling'] }),
+    client('/', { transports: ['websocket'] })];
+  await Promise.all(cs.map((s, i) => connected(s, `P${i}`)));
+  const [a, b, c, d] = cs;
+  b.on('poll', (x, cb) => cb(`b:${x}`));
+  c.on('poll', (x, cb) => cb(`c:${x}`));
+  d.on('poll', (x, cb) => cb(`d:${x}`));
+  let [r] = await ack(a, 'poll-all', 'q', 2000);
+  const got = r.answers.map((x) => x[0]).sort().join();
+  check(r.error === null && got === 'b:q,c:q,d:q', `broadcast ack: ${JSON.stringify(r)}`);
+  // D does not answer: the timeout reports the answers that came.
+  d.off('poll');
+  d.on('poll', () => {});
+  [r] = await ack(a, 'poll-all', 'z', 300);
+  check(r.error === 'operation has timed out' && r.answers.map((x) => x[0]).sort().join() === 'b:z,c:z',
+    `broadcast ack timeout: ${JSON.stringify(r)}`);
+  await Promise.all([ack(b, 'join', 'f1'), ack(c, 'join', 'f1')]);
+  const [ids] = await ack(a, 'fetch', 'f1');
+  check(JSON.stringify(ids) === JSON.stringify([b.id, c.id].sort()), `fetch f1: ${JSON.stringify(ids)} vs ${b.id}, ${c.id}`);
+  const [none] = await ack(a, 'fetch', 'nobody-here');
+  check(Array.isArray(none) && none.length === 0, `fetch of an empty room: ${JSON.stringify(none)}`);
+  cs.forEach(close);
+  // allowRequest refuses a handshake by its query, over polling and over WebSocket.
+  for (const transports of [['polling'], ['websocket']]) {
+    const denied = client('/', { transports, query: { deny: '1' }, reconnection: false });
+    const err = await withTimeout(new Promise((r) => denied.once('connect_error', r)), 5000, 'denied handshake');
+    const status = transports[0] === 'polling' ? err.description : String(err.description?.message);
+    check(!denied.connected && (status === 403 || /403/.test(status)),
+      `allow_request (${transports}): ${err.message} ${JSON.stringify(status)}`);
+    close(denied);
+  }
+  console.log('  broadcast acks: one answer per socket across threads, timeout with partial answers; fetchSockets by room; allow_request refuses');
+}
+
 // ---- binary ------------------------------------------------------------------------------------------
 
 function pattern(size, seed) {
@@ -506,6 +544,7 @@ try {
   await pollingOnly();
   await acksAndTimeouts();
   await roomsAndBroadcast();
+  await broadcastAcksAndFetch();
   await binaryNestedAndLarge();
   await namespaces();
   await disconnects();
