@@ -1,17 +1,19 @@
 #!/usr/bin/python3
-"""The duplex benchmark: our servers against Node `ws`, Boost.Beast and the floor server.
+"""The duplex benchmark: our servers against Node `ws`, Node `socket.io`, Boost.Beast and the
+floor server.
 
     bench/run.py [--quick] [--reps 3] [--seconds 5] [--rate 100000] [--servers ...]
-                 [--scenarios echo|fanout|all|NAME,...]
+                 [--scenarios echo|fanout|sio|all|NAME,...]
 
-Two families of scenarios: echo (our echo_server against the echo peers) and fan-out (`duplex
+Three families of scenarios: echo (our echo_server against the echo peers), fan-out (`duplex
 serve` against the Node `ws` broadcast peer, and `duplex serve` delivering over SSE and
-HTTP-streaming next to its WebSocket). Builds what it needs (the release preset for our
-binaries; bench/ standalone for the load generator and the peers unless the release tree
-already has them), then for every scenario measures every server that applies in the same run,
-interleaved (the server order rotates each repetition), each on a fresh process pinned to one
-core with the generator on another, and prints one markdown table of medians per family. See
-bench/README.md for the method.
+HTTP-streaming next to its WebSocket) and Socket.IO (examples/sio_showcase against Node's
+socket.io 4.8: echo with acks, room broadcast, idle sockets). Builds what it needs (the release
+preset for our binaries; bench/ standalone for the load generator and the peers unless the
+release tree already has them), then for every scenario measures every server that applies in
+the same run, interleaved (the server order rotates each repetition), each on a fresh process
+pinned to one core with the generator on another, and prints one markdown table of medians per
+family. See bench/README.md for the method.
 """
 import argparse
 import json
@@ -29,7 +31,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 
-SERVERS = ["duplex", "duplex-history", "duplex-sse", "duplex-http-stream", "floor", "beast", "node"]
+SERVERS = ["duplex", "duplex-history", "duplex-sse", "duplex-http-stream", "floor", "beast", "node",
+           "duplex-sio", "node-sio"]
 # Which servers take part in which family. Echo: `duplex` is examples/echo_server, `node` the
 # ws echo peer. Fan-out: `duplex` is `duplex serve` with history, presence and join/leave off
 # (pure fan-out), `duplex-history` the same with the default namespace's history (100
@@ -39,10 +42,15 @@ SERVERS = ["duplex", "duplex-history", "duplex-sse", "duplex-http-stream", "floo
 # per channel) instead of the WebSocket; the publisher is the same WebSocket client. They take
 # part in the fan-out scenarios, not in subscribed_idle (the generator opens idle subscribed
 # connections over WebSocket only).
+# Socket.IO: `duplex-sio` is examples/sio_showcase --threads 1, `node-sio` the socket.io peer
+# (bench/peers/sio_server.js, socket.io pinned in bench/peers/package.json); same event contract.
 FAMILY_SERVERS = {
     "echo": ["duplex", "floor", "beast", "node"],
     "fanout": ["duplex", "duplex-history", "duplex-sse", "duplex-http-stream", "node"],
+    "sio": ["duplex-sio", "node-sio"],
 }
+# The server whose row the ×ours columns divide by, per family.
+OURS = {"echo": "duplex", "fanout": "duplex", "sio": "duplex-sio"}
 # Fan-out servers whose subscribers are not WebSocket clients: generator arguments.
 STREAM_SERVERS = {
     "duplex-sse": ["--sub-transport", "sse"],
@@ -60,14 +68,24 @@ SCENARIOS = {
     "fanout1x10k": ("1 ch × 10,000 subs", "fanout", ["-c", "10000", "-k", "1", "-s", "64"]),
     "fanout100x100": ("100 ch × 100 subs", "fanout", ["-c", "10000", "-k", "100", "-s", "64"]),
     "subscribed_idle": ("subscribed idle conns", "subscribed", []),
+    # Socket.IO family: the same scenario kinds in the generator's Socket.IO dialect (--sio).
+    "sio_echo": ("echo + ack, 32 B, 100 conns × 10 in flight", "echo",
+                 ["--sio", "-c", "100", "-p", "10", "-s", "32"]),
+    "sio_broadcast": ("room broadcast, 1 room × 1,000 members", "fanout",
+                      ["--sio", "-c", "1000", "-k", "1", "-s", "64"]),
+    # Spread over 127.0.0.1-5 (2,000 sockets per source address).
+    "sio_idle": ("idle sockets", "idle", ["--sio", "--sources", "5"]),
 }
+SIO_SCENARIOS = ("sio_echo", "sio_broadcast", "sio_idle")
 # Fixed offered rates of the fan-out scenarios, publications/s: 1,000,000 deliveries/s each.
-FANOUT_RATE = {"fanout1x10k": 100, "fanout100x100": 10000}
+# sio_broadcast: 100 publications/s to 1,000 members, 100,000 deliveries/s (--sio-broadcast-rate).
+FANOUT_RATE = {"fanout1x10k": 100, "fanout100x100": 10000, "sio_broadcast": 100}
 GROUPS = {
     "echo": ["text32", "binary4k", "idle"],
     "fanout": ["fanout1x10k", "fanout100x100", "subscribed_idle"],
+    "sio": list(SIO_SCENARIOS),
 }
-GROUPS["all"] = GROUPS["echo"] + GROUPS["fanout"]
+GROUPS["all"] = GROUPS["echo"] + GROUPS["fanout"] + GROUPS["sio"]
 # Channel options of `duplex serve` for the fan-out servers (server/config.h keys). Every
 # channel of the runs is in the default namespace; presence and join/leave stay off in both
 # (with join/leave on, 10,000 subscribers of one channel cost 50 million join pushes at setup).
@@ -92,6 +110,8 @@ publish = "anonymous"
 
 
 def family(scenario):
+    if scenario in SIO_SCENARIOS:
+        return "sio"
     return "echo" if SCENARIOS[scenario][1] in ("echo", "idle") else "fanout"
 
 
@@ -99,9 +119,9 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def run(cmd, **kw):
+def run(cmd, cwd=ROOT, **kw):
     log("+ " + " ".join(cmd))
-    return subprocess.run(cmd, cwd=ROOT, **kw)
+    return subprocess.run(cmd, cwd=cwd, **kw)
 
 
 def build(args, scenarios):
@@ -114,20 +134,25 @@ def build(args, scenarios):
         bins["duplex"] = os.path.abspath(args.duplex_bin)
     if args.duplex_serve_bin:
         bins["duplex_serve"] = os.path.abspath(args.duplex_serve_bin)
+    if args.duplex_sio_bin:
+        bins["sio_showcase"] = os.path.abspath(args.duplex_sio_bin)
     ours = []
     if "echo" in families and "duplex" not in bins:
         ours.append("echo_server")
     if "fanout" in families and "duplex_serve" not in bins:
         ours.append("duplex")
+    if "sio" in families and "sio_showcase" not in bins:
+        ours.append("sio_showcase")
     if ours and not args.no_build:
         configure = ["cmake", "--preset", "release"] + (["-B", release] if args.build_dir else [])
         if run(configure, stdout=subprocess.DEVNULL).returncode != 0:
             sys.exit("run.py: `cmake --preset release` failed")
         if run(["cmake", "--build", release, "-j", "2", "--target"] + ours).returncode:
             sys.exit(f"run.py: building {' '.join(ours)} (release preset) failed; fix the build "
-                     "or pass --duplex-bin / --duplex-serve-bin PATH")
+                     "or pass --duplex-bin / --duplex-serve-bin / --duplex-sio-bin PATH")
     bins.setdefault("duplex", os.path.join(release, "examples", "echo_server"))
     bins.setdefault("duplex_serve", os.path.join(release, "apps", "duplex", "duplex"))
+    bins.setdefault("sio_showcase", os.path.join(release, "examples", "sio_showcase"))
 
     # bench/ in the release tree when the top level adds it, else standalone in build/bench.
     in_release = os.path.exists(os.path.join(release, "bench", "build.ninja")) or \
@@ -151,13 +176,35 @@ def build(args, scenarios):
         needed |= {"duplex", "floor", "beast"}
     if "fanout" in families:
         needed.add("duplex_serve")
+    if "sio" in families:
+        needed.add("sio_showcase")
     for name in needed:
         if not os.access(bins[name], os.X_OK):
             sys.exit(f"run.py: missing {name} binary {bins[name]}")
     return bins
 
 
+PEERS = os.path.join(BENCH, "peers")
+
+
+def node_peers(servers, scenarios):
+    """The Node peers' packages (bench/peers/package.json, socket.io): `npm ci` there when
+    node_modules is missing and a server needs it. Bench-only: CI never installs them."""
+    if "node-sio" not in servers or not any(family(sc) == "sio" for sc in scenarios):
+        return
+    if os.path.isdir(os.path.join(PEERS, "node_modules", "socket.io")):
+        return
+    if run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PEERS).returncode:
+        sys.exit("run.py: `npm ci` in bench/peers failed (the socket.io peer needs it)")
+
+
 def server_cmd(name, bins, fam, workdir):
+    if fam == "sio":
+        if name == "duplex-sio":
+            return [bins["sio_showcase"], "--port", "0", "--threads", "1"]
+        if name == "node-sio":
+            return ["node", os.path.join(PEERS, "sio_server.js"), "--port", "0"]
+        raise ValueError(name)
     if fam == "fanout":
         config = "duplex" if name in STREAM_SERVERS else name
         if config in DUPLEX_CONFIGS:
@@ -256,10 +303,12 @@ def measure(name, scenario, bins, args):
     transport = STREAM_SERVERS.get(name, []) + (["--hmac-secret", TOKEN_SECRET]
                                                 if name == "duplex-http-stream" else [])
     out = {}
+    sio = scenario in SIO_SCENARIOS
     try:
         if kind == "idle":
+            count = args.sio_connections if sio else args.idle_connections
             r = loadgen(bins, args.gen_core, srv,
-                        ["connections", "-c", str(args.idle_connections)], 120)
+                        ["connections", "-c", str(count)] + SCENARIOS[scenario][2], 120)
             out["idle"] = r
         elif kind == "subscribed":
             r = loadgen(bins, args.gen_core, srv,
@@ -271,15 +320,16 @@ def measure(name, scenario, bins, args):
                 ["-t", str(args.seconds), "--warmup", str(args.warmup),
                  "--window", str(args.window)]
             to = args.seconds + args.warmup + 150
-            out["fixed"] = loadgen(bins, args.gen_core, srv,
-                                   common + ["--rate", str(FANOUT_RATE[scenario])], to)
+            rate = args.sio_broadcast_rate if sio else FANOUT_RATE[scenario]
+            out["fixed"] = loadgen(bins, args.gen_core, srv, common + ["--rate", str(rate)], to)
             out["max"] = loadgen(bins, args.gen_core, srv, common, to)
         else:
             base = SCENARIOS[scenario][2]
             common = ["echo"] + base + ["-t", str(args.seconds), "--warmup", str(args.warmup)]
             to = args.seconds + args.warmup + 40
+            rate = args.sio_rate if sio else args.rate
             out["fixed"] = loadgen(bins, args.gen_core, srv, common +
-                                   ["--rate", str(args.rate), "--burst", str(args.burst)], to)
+                                   ["--rate", str(rate), "--burst", str(args.burst)], to)
             out["max"] = loadgen(bins, args.gen_core, srv, common, to)
         if not srv.alive():
             out["crash"] = f"{name} exited with {srv.proc.returncode}"
@@ -345,6 +395,7 @@ def summarize(results, servers, scenarios):
                          p50=get("fixed", "p50_us"), p99=get("fixed", "p99_us"),
                          p999=get("fixed", "p999_us"), p99_max=get("max", "p99_us"),
                          srv_pct=get("fixed", "server_cpu_percent"),
+                         srv_pct_max=get("max", "server_cpu_percent"),
                          gen=get("fixed", "gen_cpu_percent"), gen_max=get("max", "gen_cpu_percent"),
                          lost=sum(r[part].get("lost", 0) for r in reps for part in ("fixed", "max")
                                   if part in r))
@@ -352,6 +403,8 @@ def summarize(results, servers, scenarios):
                 m.update(cpu=get("fixed", "server_cpu_us_per_msg"),
                          cpu_max=get("max", "server_cpu_us_per_msg"),
                          rate_max=get("max", "msgs_per_s"), p99=get("fixed", "p99_us"),
+                         p50=get("fixed", "p50_us"), srv_pct=get("fixed", "server_cpu_percent"),
+                         srv_pct_max=get("max", "server_cpu_percent"), lost=0,
                          achieved=get("fixed", "msgs_per_s"),
                          gen=get("fixed", "gen_cpu_percent"),
                          gen_max=get("max", "gen_cpu_percent"))
@@ -427,6 +480,64 @@ def print_fanout_table(med, servers, scenarios, args):
             print(f"| {name} | {label}{fail} | " + " | ".join(cells) + " |")
 
 
+def print_sio_table(med, servers, scenarios, args):
+    """The Socket.IO family: one table, ratios to `duplex-sio`, then the issue's targets."""
+    print("| server | scenario | msgs/s @max | ×ours | CPU µs/msg @max | ×ours "
+          "| CPU µs/msg @rate | ×ours | msgs/s @rate | p50 µs @rate | p99 µs @rate | lost "
+          "| RSS B/socket | ×ours | CPU µs/connect | ×ours | server CPU % @rate / @max "
+          "| gen CPU % |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for sc in scenarios:
+        ours = med.get((sc, OURS["sio"]), {})
+        for name in applicable(sc, servers):
+            m = med[(sc, name)]
+            label = SCENARIOS[sc][0]
+            fail = f" **{m['failed']} failed**" if m["failed"] else ""
+            if SCENARIOS[sc][1] == "idle":
+                label = f"{args.sio_connections:,} {label}"
+                cells = [""] * 10 + [fmt(m["rss"], 0), ratio(m["rss"], ours.get("rss")),
+                                     fmt(m["hs_cpu"]), ratio(m["hs_cpu"], ours.get("hs_cpu")), "",
+                                     f"{fmt(m['gen'], 0)} ({fmt(m['hs_rate'], 0)} sockets/s)"]
+            else:
+                if SCENARIOS[sc][1] == "fanout":
+                    label = f"{label} (rate: {args.sio_broadcast_rate:,} msgs/s; per delivery)"
+                else:
+                    label = f"{label} (rate: {args.sio_rate:,} msgs/s)"
+                cells = [fmt(m["rate_max"], 0), ratio(m["rate_max"], ours.get("rate_max")),
+                         fmt(m["cpu_max"], 3), ratio(m["cpu_max"], ours.get("cpu_max")),
+                         fmt(m["cpu"], 3), ratio(m["cpu"], ours.get("cpu")), fmt(m["achieved"], 0),
+                         fmt(m["p50"], 0), fmt(m["p99"], 0), str(m["lost"]), "", "", "", "",
+                         f"{fmt(m['srv_pct'], 0)} / {fmt(m['srv_pct_max'], 0)}",
+                         f"{fmt(m['gen'], 0)} / {fmt(m['gen_max'], 0)}"]
+            print(f"| {name} | {label}{fail} | " + " | ".join(cells) + " |")
+    # The issue's targets: >= 10x Node's throughput (echo, broadcast at max rate), <= 1/5 of its
+    # memory per socket.
+    lines = []
+    for sc in scenarios:
+        o, n = med.get((sc, OURS["sio"])), med.get((sc, "node-sio"))
+        if not o or not n:
+            continue
+        if SCENARIOS[sc][1] == "idle":
+            if o["rss"] and n["rss"]:
+                x = n["rss"] / o["rss"]
+                lines.append(f"- memory per socket: ours {fmt(o['rss'], 0)} B, Node "
+                             f"{fmt(n['rss'], 0)} B: ours is 1/{x:.1f} of Node's (target ≤ 1/5): "
+                             f"{'met' if x >= 5 else 'NOT met'}")
+        elif o["rate_max"] and n["rate_max"]:
+            x = o["rate_max"] / n["rate_max"]
+            what = "echo" if SCENARIOS[sc][1] == "echo" else "broadcast deliveries"
+            # Throughput a whole core would give, from the CPU per message at max rate: the
+            # figure to read when a server did not get all of its core (shared machine).
+            per_core = (f"; per core of server CPU (CPU µs/msg at max rate, Node ÷ ours): "
+                        f"{n['cpu_max'] / o['cpu_max']:.1f}×"
+                        if o["cpu_max"] and n["cpu_max"] else "")
+            lines.append(f"- {what}/s at max rate: ours {fmt(o['rate_max'], 0)}, Node "
+                         f"{fmt(n['rate_max'], 0)}: {x:.1f}× Node's (target ≥ 10×): "
+                         f"{'met' if x >= 10 else 'NOT met'}{per_core}")
+    if lines:
+        print("\nTargets (issue 6):\n" + "\n".join(lines))
+
+
 def versions(bins):
     def out(cmd):
         try:
@@ -439,10 +550,16 @@ def versions(bins):
     except (OSError, ValueError):
         ws_version = "?"
     boost = out(["dpkg-query", "-W", "-f=${Version}", "libboost-dev"]) or "?"
+    try:
+        sio_version = json.load(open(os.path.join(PEERS, "node_modules", "socket.io",
+                                                  "package.json")))["version"]
+    except (OSError, ValueError):
+        sio_version = "not installed"
     commit = out(["git", "rev-parse", "--short", "HEAD"])
     dirty = " (+ uncommitted changes)" if out(["git", "status", "--porcelain"]) else ""
     return (f"commit {commit}{dirty}; node {out(['node', '--version'])}, ws {ws_version} "
-            f"(perMessageDeflate off); Boost.Beast {boost} (defaults); kernel {os.uname().release}; "
+            f"(perMessageDeflate off); socket.io {sio_version} (perMessageDeflate off); "
+            f"Boost.Beast {boost} (defaults); kernel {os.uname().release}; "
             f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the start")
 
 
@@ -456,6 +573,13 @@ def main():
     ap.add_argument("--burst", type=int, default=10,
                     help="fixed rate: messages written together per connection (<= 10 in flight)")
     ap.add_argument("--idle-connections", type=int, default=10000)
+    ap.add_argument("--sio-rate", type=int, default=20000,
+                    help="sio_echo: fixed offered rate, msgs/s (Node's socket.io peaks near 45,000 "
+                    "on this VM: at 20,000 both servers keep up)")
+    ap.add_argument("--sio-broadcast-rate", type=int, default=FANOUT_RATE["sio_broadcast"],
+                    help="sio_broadcast: fixed rate, publications/s to the 1,000 members")
+    ap.add_argument("--sio-connections", type=int, default=10000,
+                    help="sio_idle: Socket.IO sockets (the open-files limit is 20,000)")
     ap.add_argument("--subscribed-connections", type=int, default=19000,
                     help="subscribed_idle: connections (the open-files limit is 20,000)")
     ap.add_argument("--window", type=int, default=16,
@@ -471,6 +595,7 @@ def main():
                     "(cmake --preset release -B DIR; default build/release)")
     ap.add_argument("--duplex-bin", help="our echo_server binary (skips its release build)")
     ap.add_argument("--duplex-serve-bin", help="our `duplex` program (skips its release build)")
+    ap.add_argument("--duplex-sio-bin", help="our sio_showcase binary (skips its release build)")
     ap.add_argument("--json", help="also write every raw result here")
     args = ap.parse_args()
     if args.quick:
@@ -485,10 +610,11 @@ def main():
     for s in scenarios:
         if s not in SCENARIOS:
             sys.exit(f"run.py: unknown scenario {s}")
-    if "node" in servers and not shutil.which("node"):
+    if ("node" in servers or "node-sio" in servers) and not shutil.which("node"):
         sys.exit("run.py: node is not on PATH")
 
     bins = build(args, scenarios)
+    node_peers(servers, scenarios)
     header = versions(bins)
     started = time.monotonic()
     results = {sc: {name: [] for name in applicable(sc, servers)} for sc in scenarios}
@@ -508,8 +634,10 @@ def main():
 
     med = summarize(results, servers, scenarios)
     took = time.monotonic() - started
+    header += f", {os.getloadavg()[0]:.2f} at the end"
     echo_sc = [sc for sc in scenarios if family(sc) == "echo"]
     fan_sc = [sc for sc in scenarios if family(sc) == "fanout"]
+    sio_sc = [sc for sc in scenarios if family(sc) == "sio"]
     if echo_sc:
         print(f"\nduplex bench: {args.reps} repetition(s), {args.seconds:g} s windows "
               f"(+{args.warmup:g} s warm-up), fixed rate {args.rate:,} msgs/s in bursts of "
@@ -529,6 +657,20 @@ def main():
               f"node: ws broadcast peer. Server on core {args.server_core}, generator on core "
               f"{args.gen_core}. Medians; lost = sum over the runs. {header}. Took {took:.0f} s.\n")
         print_fanout_table(med, servers, fan_sc, args)
+    if sio_sc:
+        print(f"\nduplex Socket.IO bench: {args.reps} repetition(s), {args.seconds:g} s windows "
+              f"(+{args.warmup:g} s warm-up). Each socket CONNECTs to \"/\" over "
+              f"/socket.io/?EIO=4&transport=websocket. echo: emit echo(<32 B string>) with an ack "
+              f"per message, checked; fixed rate {args.sio_rate:,} msgs/s in bursts of "
+              f"{args.burst}. broadcast: 1,000 members join one room, one publisher emits "
+              f"to-room(room, <64 B object>) with an ack, each member gets room-msg; fixed rate "
+              f"{args.sio_broadcast_rate:,} msgs/s ({args.sio_broadcast_rate * 1000:,} "
+              f"deliveries/s), max rate with {args.window} outstanding; msgs/s and CPU µs/msg are "
+              f"per delivery there. idle: {args.sio_connections:,} sockets. `duplex-sio`: "
+              f"examples/sio_showcase --threads 1; `node-sio`: bench/peers/sio_server.js. Server "
+              f"on core {args.server_core}, generator on core {args.gen_core}. Medians; lost = sum "
+              f"over the runs. {header}. Took {took:.0f} s.\n")
+        print_sio_table(med, servers, sio_sc, args)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"args": vars(args), "header": header, "results": results}, f, indent=1)

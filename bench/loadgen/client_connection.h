@@ -96,6 +96,9 @@ class client_connection {
   bool has_output() const noexcept { return !out_.empty(); }
 
   void close() noexcept;
+  // Fails the connection from outside: a scenario found the server's message wrong (`why` is
+  // static text). `h` is told (on_failed) as for any failure; the pool closes it afterwards.
+  void abort(connection_handler& h, const char* why) { fail(h, why); }
   state current() const noexcept { return state_; }
   // True once the handshake succeeded (stays true after a later failure).
   bool was_opened() const noexcept { return opened_; }

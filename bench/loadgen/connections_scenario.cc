@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "proc_sampler.h"
+#include "sio_session.h"
 
 namespace duplex::bench {
 namespace {
@@ -30,6 +31,7 @@ class idle_handler final : public connection_handler {
     if (first_error.empty()) first_error = why;
   }
   void on_message(client_connection& c, std::string_view text, std::uint64_t now) override {
+    if (o_.sio) return on_sio_message(c, text, now);
     bool ping = false;
     for_each_line(text, [&](std::string_view line) {
       line_info li = classify_line(line);
@@ -54,6 +56,25 @@ class idle_handler final : public connection_handler {
   std::uint64_t last_subscribed_ns = 0;
 
  private:
+  void on_sio_message(client_connection& c, std::string_view text, std::uint64_t now) {
+    sio_info info = sio_on_message(c, text, pool_->events());
+    switch (info.what) {
+      case sio_info::kind::open:
+      case sio_info::kind::ping:
+      case sio_info::kind::noop:
+        return;
+      case sio_info::kind::connected:
+        ++subscribed;
+        last_subscribed_ns = now;
+        return;
+      default:
+        ++errors;
+        if (first_error.empty())
+          first_error = "unexpected Socket.IO packet: " + std::string(text.substr(0, 160));
+        return;
+    }
+  }
+
   const connections_options& o_;
   client_pool* pool_ = nullptr;
   std::string scratch_;
@@ -65,10 +86,11 @@ connections_report run_connections(const connections_options& o) {
   connections_report r;
   idle_handler h(o);
   pool_options po = o.pool;
-  const bool subscribing = !o.subscribe.empty();
+  // Subscribing, or CONNECTing Socket.IO sockets: a connection counts once confirmed.
+  const bool subscribing = !o.subscribe.empty() || o.sio;
   if (subscribing) {
     po.mode = receive_mode::messages;
-    if (o.proto == dialect::raw) po.path = "/sub?channel=" + o.subscribe;
+    if (o.proto == dialect::raw && !o.sio) po.path = "/sub?channel=" + o.subscribe;
   }
   client_pool pool(po, h);
   h.attach(pool);
@@ -85,7 +107,10 @@ connections_report run_connections(const connections_options& o) {
     wait_subscribed(warm);
     if (w.failed || (subscribing && h.subscribed < warm)) {
       r.failed = w.failed ? w.failed : warm - h.subscribed;
-      r.first_error = "warm-up: " + (w.failed ? w.first_error : h.first_error);
+      std::string why = w.failed ? w.first_error : h.first_error;
+      if (why.empty())
+        why = o.sio ? "no Socket.IO CONNECT accepted in 60 s" : "no subscribe reply in 60 s";
+      r.first_error = "warm-up: " + why;
       return r;
     }
     std::uint64_t end = now_ns() + 100'000'000;  // let the server finish with them
@@ -113,7 +138,9 @@ connections_report run_connections(const connections_options& o) {
     // A connection that opened but never got its subscription confirmed does not count.
     r.failed = std::max(r.failed, o.connections - h.subscribed);
     if (r.first_error.empty())
-      r.first_error = h.first_error.empty() ? "subscribe replies missing" : h.first_error;
+      r.first_error = !h.first_error.empty() ? h.first_error
+                      : o.sio             ? "Socket.IO CONNECT replies missing"
+                                          : "subscribe replies missing";
   }
   r.elapsed_s = static_cast<double>(rep.elapsed_ns) / 1e9;
   r.handshakes_per_s = r.elapsed_s > 0 ? static_cast<double>(r.opened) / r.elapsed_s : 0;
@@ -155,19 +182,22 @@ void print_connections_report(const connections_options& o, const connections_re
     std::fprintf(stderr, ", server %.2f us CPU/handshake, RSS %.1f MB -> %.1f MB = %.0f B/conn",
                  r.server_cpu_us_per_handshake, static_cast<double>(r.server_rss_before) / 1e6,
                  static_cast<double>(r.server_rss_after) / 1e6, r.server_rss_bytes_per_conn);
-  if (!o.subscribe.empty())
+  if (o.sio)
+    std::fprintf(stderr, ", %zu Socket.IO sockets connected", r.subscribed);
+  else if (!o.subscribe.empty())
     std::fprintf(stderr, ", %zu subscribed to %s", r.subscribed, o.subscribe.c_str());
   if (r.dropped_while_idle) std::fprintf(stderr, ", %zu dropped while idle", r.dropped_while_idle);
   if (!r.first_error.empty()) std::fprintf(stderr, " (first error: %s)", r.first_error.c_str());
   std::fprintf(stderr, "\n");
   std::printf(
-      "{\"scenario\":\"connections\",\"connections\":%zu,\"measured\":%zu,\"opened\":%zu,"
-      "\"failed\":%zu,"
+      "{\"scenario\":\"connections\",\"dialect\":\"%s\",\"connections\":%zu,"
+      "\"measured\":%zu,\"opened\":%zu,\"failed\":%zu,"
       "\"elapsed_s\":%.4f,\"handshakes_per_s\":%.1f,\"gen_cpu_percent\":%.1f,"
       "\"server_cpu_us_per_handshake\":%.3f,\"server_rss_bytes_per_conn\":%.1f,"
       "\"server_rss_before\":%llu,\"server_rss_after\":%llu,\"dropped_while_idle\":%zu,"
       "\"subscribe\":\"%s\",\"subscribed\":%zu,\"first_error\":\"%s\"}\n",
-      o.connections, r.measured, r.opened, r.failed, r.elapsed_s, r.handshakes_per_s, r.gen_cpu_percent,
+      o.sio ? "socketio" : "websocket", o.connections, r.measured, r.opened, r.failed,
+      r.elapsed_s, r.handshakes_per_s, r.gen_cpu_percent,
       r.server_cpu_us_per_handshake, r.server_rss_bytes_per_conn,
       static_cast<unsigned long long>(r.server_rss_before),
       static_cast<unsigned long long>(r.server_rss_after), r.dropped_while_idle,

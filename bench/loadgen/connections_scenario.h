@@ -12,6 +12,11 @@
 // dialect: connect and subscribe commands; raw dialect: the channel is in the URL and the peer
 // confirms), and the figures cover the handshake plus the subscription: the measured phase ends
 // at the last subscribe reply, so RSS per connection is that of an idle subscribed connection.
+//
+// With `sio` set, each connection is a Socket.IO client (sio_protocol.h): the WebSocket goes to
+// the Engine.IO endpoint, the client answers the open packet with a CONNECT to "/" and counts as
+// open once the server accepted it (40{"sid":...}); pings are answered while idle. The figures
+// are then per connected Socket.IO socket.
 #pragma once
 
 #include <sys/types.h>
@@ -35,6 +40,7 @@ struct connections_options {
   pid_t server_pid = 0;
   std::string subscribe;  // channel to subscribe each connection to; empty = none
   dialect proto = dialect::centrifuge;
+  bool sio = false;  // Socket.IO sockets CONNECTed to "/" (pool.path: sio_websocket_path)
 };
 
 struct connections_report {
@@ -46,7 +52,7 @@ struct connections_report {
   double server_cpu_us_per_handshake = -1;
   double server_rss_bytes_per_conn = -1;
   std::uint64_t server_rss_before = 0, server_rss_after = 0;
-  std::size_t subscribed = 0;          // subscribe replies (of all C), when subscribing
+  std::size_t subscribed = 0;          // subscribe replies or Socket.IO CONNECTs (of all C)
   std::size_t dropped_while_idle = 0;  // closed by the server during settle/hold
   std::string first_error;
 };

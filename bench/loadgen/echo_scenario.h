@@ -1,8 +1,15 @@
 // echo_scenario: C connections each keep up to P messages of S bytes in flight to an echo
 // server, for a warm-up and then a measured window of T seconds, either as fast as echoes come
 // back (max rate: each echo triggers the next message) or at a fixed offered rate R paced
-// round-robin across connections in bursts of B messages (one write each). Latency is from the flush that sent a message to the read
-// that completed its echo, per message.
+// round-robin across connections in bursts of B messages (one write each). Latency is from the
+// flush that sent a message to the read that completed its echo, per message.
+//
+// Two dialects: a WebSocket echo (each data message comes back as it was sent), or Socket.IO
+// (`sio`, sio_protocol.h): each connection first completes the Engine.IO open and the CONNECT
+// to "/", then message n is the event 42<n>["echo","<S bytes>"] and its echo the ack
+// 43<n>["<S bytes>"], checked byte for byte and in order (an ack out of order, or with other
+// arguments, fails the connection). The payload is S bytes of printable ASCII without '"' or
+// '\\', so it travels as a JSON string without escapes.
 #pragma once
 
 #include <sys/types.h>
@@ -25,6 +32,7 @@ struct echo_options {
   std::uint32_t burst = 1;          // fixed rate: messages written together to one connection
   std::uint64_t tick_ns = 100'000;  // pacing granularity at a fixed rate
   pid_t server_pid = 0;          // when set, the server's CPU and RSS are sampled at the window
+  bool sio = false;              // Socket.IO echo with acks (pool.path: sio_websocket_path)
 };
 
 struct echo_report {

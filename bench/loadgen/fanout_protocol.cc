@@ -28,18 +28,21 @@ bool eat_u64(std::string_view& s, std::uint64_t& v) noexcept {
   return true;
 }
 
-// Parses the front of benchmark data, {"c":<c>,"s":<s>,"t":<t>,"p":" (the padding is not read).
-bool eat_bench_data(std::string_view& s, line_info& li) noexcept {
-  std::uint64_t c = 0;
+}  // namespace
+
+// {"c":<c>,"s":<s>,"t":<t>,"<pad_key>":" (the padding itself is not read).
+bool parse_bench_data(std::string_view& s, line_info& li, char pad_key) noexcept {
+  std::uint64_t c = 0, seq = 0, sent = 0;
+  const char pad[] = {',', '"', pad_key, '"', ':', '"'};
   if (!eat(s, R"({"c":)") || !eat_u64(s, c) || c > UINT32_MAX || !eat(s, R"(,"s":)") ||
-      !eat_u64(s, li.seq) || !eat(s, R"(,"t":)") || !eat_u64(s, li.sent_ns) ||
-      !eat(s, R"(,"p":")"))
+      !eat_u64(s, seq) || !eat(s, R"(,"t":)") || !eat_u64(s, sent) ||
+      !eat(s, std::string_view(pad, sizeof pad)))
     return false;
   li.channel = static_cast<std::uint32_t>(c);
+  li.seq = seq;
+  li.sent_ns = sent;
   return true;
 }
-
-}  // namespace
 
 void append_connect_command(std::string& out) { out += R"({"id":1,"connect":{}})"; }
 
@@ -61,7 +64,7 @@ void append_publish_command(std::string& out, dialect d, std::uint64_t id,
 }
 
 void append_bench_data(std::string& out, std::uint32_t channel, std::uint64_t seq,
-                       std::uint64_t sent_ns, std::size_t size) {
+                       std::uint64_t sent_ns, std::size_t size, char pad_key) {
   const std::size_t start = out.size();
   out += R"({"c":)";
   append_u64(out, channel);
@@ -69,7 +72,9 @@ void append_bench_data(std::string& out, std::uint32_t channel, std::uint64_t se
   append_u64(out, seq);
   out += R"(,"t":)";
   append_u64(out, sent_ns);
-  out += R"(,"p":")";
+  out += R"(,")";
+  out += pad_key;
+  out += R"(":")";
   const std::size_t used = out.size() - start + 2;  // the closing "}
   if (used < size) out.append(size - used, 'x');
   out += R"("})";
@@ -93,7 +98,7 @@ line_info classify_line(std::string_view line) noexcept {
   auto q = s.find('"');
   if (q == std::string_view::npos) return li;
   s.remove_prefix(q + 1);
-  if (!eat(s, R"(,"pub":{"data":)") || !eat_bench_data(s, li)) return li;
+  if (!eat(s, R"(,"pub":{"data":)") || !parse_bench_data(s, li)) return li;
   li.what = line_info::kind::publication;
   return li;
 }
@@ -104,7 +109,7 @@ line_info classify_sse_event(std::string_view name, std::string_view data) noexc
     li.what = line_info::kind::subscribed;
   } else if (name == ":gap" || name == ":error") {
     li.what = line_info::kind::error_reply;
-  } else if (!name.starts_with(':') && eat_bench_data(data, li)) {
+  } else if (!name.starts_with(':') && parse_bench_data(data, li)) {
     li.what = line_info::kind::publication;
   }
   return li;
@@ -123,7 +128,7 @@ line_info classify_uni_line(std::string_view line) noexcept {
     auto q = s.find('"');
     if (q == std::string_view::npos) return li;
     s.remove_prefix(q + 1);
-    if (eat(s, R"(,"pub":{"data":)") && eat_bench_data(s, li))
+    if (eat(s, R"(,"pub":{"data":)") && parse_bench_data(s, li))
       li.what = line_info::kind::publication;
   }
   return li;

@@ -39,7 +39,8 @@
 
 namespace duplex::bench {
 
-enum class dialect : std::uint8_t { centrifuge, raw };
+// socketio: Socket.IO rooms (sio_protocol.h); the fan-out and connections scenarios say how.
+enum class dialect : std::uint8_t { centrifuge, raw, socketio };
 // How the subscribers of the centrifuge dialect receive (see above).
 enum class sub_transport : std::uint8_t { ws, sse, http_stream };
 
@@ -57,9 +58,12 @@ void append_publish_command(std::string& out, dialect d, std::uint64_t id,
                             std::string_view channel, std::string_view data);
 
 // Appends the data D above, padded with 'x' to `size` bytes when the numbers leave room (else
-// with an empty padding string, so the result is longer than `size`).
+// with an empty padding string, so the result is longer than `size`). `pad_key` names the
+// padding member: 'p' as above, or 'x' for a server that writes an object's members sorted by
+// name (duplex's Socket.IO API re-serialises events with nlohmann::json, whose objects are
+// sorted): with c, s, t, x the sorted order is the order written.
 void append_bench_data(std::string& out, std::uint32_t channel, std::uint64_t seq,
-                       std::uint64_t sent_ns, std::size_t size);
+                       std::uint64_t sent_ns, std::size_t size, char pad_key = 'p');
 
 // The request of an HTTP streaming subscriber. `host` is the Host field ("127.0.0.1:8000");
 // `channel` and `token` need no escaping (the generator's own names, base64url).
@@ -87,6 +91,10 @@ struct line_info {
 };
 
 line_info classify_line(std::string_view line) noexcept;
+// Parses benchmark data at the front of `s` up to the opening quote of its padding (named
+// `pad_key`, see append_bench_data), filling li's channel, seq and sent_ns; consumes what it
+// read. false when `s` does not start with that shape (li's kind is left alone either way).
+bool parse_bench_data(std::string_view& s, line_info& li, char pad_key = 'p') noexcept;
 // An event of the /events stream: its type (the channel, or a server event ":subscribed",
 // ":gap", ":error") and data. A publication's type is not checked against "c" here (the
 // caller knows the channel names).

@@ -8,6 +8,7 @@
 #include "hs256_token.h"
 #include "latency_histogram.h"
 #include "proc_sampler.h"
+#include "sio_session.h"
 
 namespace duplex::bench {
 namespace {
@@ -34,6 +35,7 @@ class fanout_driver final : public connection_handler {
   std::size_t channel_of(std::uint32_t index) const { return (index - 1) % channels_; }
 
   void on_open(client_connection& c) override {
+    if (o_.proto == dialect::socketio) return;  // the server speaks first (Engine.IO open)
     if (o_.proto == dialect::raw) {  // the URL names the channel; the peer says when subscribed
       if (c.index() == 0) publisher_ready_ = true;
       return;
@@ -60,6 +62,7 @@ class fanout_driver final : public connection_handler {
 
   void on_message(client_connection& c, std::string_view text, std::uint64_t) override {
     const std::uint64_t now = now_ns();  // per message: the poll's batch time is too coarse
+    if (o_.proto == dialect::socketio) return on_sio_message(c, text, now);
     bool ping = false;
     for_each_line(text, [&](std::string_view line) {
       line_info li = classify_line(line);
@@ -195,16 +198,68 @@ class fanout_driver final : public connection_handler {
 
   void publish(client_connection& pub, std::uint64_t now) {
     const std::size_t ch = pub_cursor_++ % channels_;
+    const bool sio = o_.proto == dialect::socketio;
     data_.clear();
     append_bench_data(data_, static_cast<std::uint32_t>(ch), published_[ch]++, now - epoch_,
-                      o_.size);
+                      o_.size, sio ? 'x' : 'p');
     scratch_.clear();
-    append_publish_command(scratch_, o_.proto, next_id_++, names_[ch], data_);
+    if (sio)
+      append_sio_to_room(scratch_, next_id_++, names_[ch], data_);
+    else
+      append_publish_command(scratch_, o_.proto, next_id_++, names_[ch], data_);
     pub.queue_text(scratch_);
     ++outstanding_;
     ++total_published_;
     expected_ += subs_in_[ch];
     if (measuring_) ++window_pubs_;
+  }
+
+  // Socket.IO: the handshake and pings (sio_session), join and publish acks, room-msg events.
+  void on_sio_message(client_connection& c, std::string_view text, std::uint64_t now) {
+    const sio_info info = sio_on_message(c, text, pool_->events());
+    const std::uint32_t index = c.index();
+    switch (info.what) {
+      case sio_info::kind::open:
+      case sio_info::kind::ping:
+      case sio_info::kind::noop:
+        return;
+      case sio_info::kind::connected:
+        if (index == 0) {
+          publisher_ready_ = true;
+          return;
+        }
+        scratch_.clear();
+        scratch_ += ",\"";
+        scratch_ += names_[channel_of(index)];
+        scratch_ += '"';
+        data_.clear();
+        append_sio_emit(data_, subscribe_id, "join", scratch_);
+        c.queue_text(data_);
+        c.flush(pool_->events());
+        return;
+      case sio_info::kind::ack:
+        // Both handlers ack with true: anything else is a refusal.
+        if (info.rest != "[true]") return on_error_reply(index, info.id, text);
+        if (index == 0 && info.id < first_publish_id) break;  // the publisher asked nothing else
+        return on_reply(index, info.id, now);
+      case sio_info::kind::event: {
+        line_info li;
+        const std::string_view room = parse_room_msg(info, li);
+        if (room.empty()) break;
+        if (index == 0 || li.channel >= channels_ || room != names_[li.channel]) {
+          ++misrouted_;
+          return;
+        }
+        return on_publication(index, li, now);
+      }
+      case sio_info::kind::close:
+      case sio_info::kind::disconnect:
+      case sio_info::kind::connect_error:
+        return on_error_reply(index, 0, text);
+      case sio_info::kind::other:
+        break;
+    }
+    ++other_lines_;
   }
 
   void on_publication(std::uint32_t index, const line_info& li, std::uint64_t now) {
@@ -434,6 +489,7 @@ fanout_report run_fanout(const fanout_options& o) {
 
 void print_fanout_report(const fanout_options& o, const fanout_report& r) {
   const char* transport = o.proto == dialect::raw                      ? "raw"
+                          : o.proto == dialect::socketio              ? "socketio"
                           : o.transport == sub_transport::sse         ? "sse"
                           : o.transport == sub_transport::http_stream ? "http_stream"
                                                                       : "ws";
@@ -477,7 +533,10 @@ void print_fanout_report(const fanout_options& o, const fanout_report& r) {
       "\"server_cpu_us_per_delivery\":%.4f,\"server_stat_cpu_us_per_delivery\":%.4f,"
       "\"server_cpu_percent\":%.1f,\"server_rss_bytes\":%llu,\"failures\":%zu,"
       "\"first_error\":\"%s\"}\n",
-      o.proto == dialect::raw ? "raw" : "centrifuge", transport, o.subscribers, o.channels,
+      o.proto == dialect::raw        ? "raw"
+      : o.proto == dialect::socketio ? "socketio"
+                                     : "centrifuge",
+      transport, o.subscribers, o.channels,
       o.size, o.rate,
       o.window, static_cast<unsigned long long>(r.in_flight),
       static_cast<unsigned long long>(r.max_lag), r.subscribers_ready, r.setup_s, r.window_s,

@@ -24,6 +24,13 @@
 // push listing its channel (http_stream, whose connect reply waits for the server-side
 // subscriptions).
 //
+// Or Socket.IO (dialect::socketio, sio_protocol.h): every connection CONNECTs to "/" at the
+// Engine.IO endpoint; subscriber j joins room "<channel j mod K>" (the event join(room, ack),
+// ready at its ack) and the publisher emits to-room(room, data, ack) for each publication,
+// which the server sends to the room's members as room-msg(room, data) (the sender is not a
+// member); the ack, [true], is the publish reply. The data is the bench data with the padding
+// member named "x" (fanout_protocol.h: a server that sorts members writes it as sent).
+//
 // Latency is from the publisher's send (taken just before the write) to the read that
 // completed the subscriber's frame. It includes the generator's own time to get to that
 // socket: with one generator thread, the last of 10,000 subscribers of a publication is read

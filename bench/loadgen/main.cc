@@ -1,14 +1,18 @@
 // loadgen: the WebSocket load generator of the benchmark (see bench/README.md).
 //
-//   loadgen echo        --port N [--connections 100] [--in-flight 10] [--size 32] [--binary]
-//                       [--seconds 5] [--warmup 1] [--rate 0 [--burst 1]] [--server-pid PID]
+//   loadgen echo        --port N [--connections 100] [--in-flight 10] [--size 32]
+//                       [--binary | --sio] [--seconds 5] [--warmup 1] [--rate 0 [--burst 1]]
+//                       [--server-pid PID]
 //   loadgen connections --port N [--connections 10000] [--concurrency 256] [--settle 0.5]
 //                       [--warm 100] [--hold 0] [--sources 0] [--server-pid PID]
-//                       [--subscribe CHANNEL [--raw]]
+//                       [--subscribe CHANNEL [--raw] | --sio]
 //   loadgen fanout      --port N [--subscribers 10000] [--channels 1] [--size 64]
 //                       [--rate 0] [--window 16] [--seconds 5] [--warmup 1]
-//                       [--raw | --sub-transport ws|sse|http_stream [--hmac-secret S]]
+//                       [--raw | --sio | --sub-transport ws|sse|http_stream [--hmac-secret S]]
 //                       [--sources 0] [--server-pid PID]
+//
+// --sio: the Socket.IO dialect (sio_protocol.h) at /socket.io/?EIO=4&transport=websocket: echo
+// with acks, idle sockets CONNECTed to "/", room broadcast (join, to-room, room-msg).
 //
 // Single-threaded (epoll); run it on its own core (taskset -c 1). Prints one JSON line on
 // stdout and a human summary on stderr; exits 1 when any connection failed.
@@ -22,6 +26,7 @@
 #include "connections_scenario.h"
 #include "echo_scenario.h"
 #include "fanout_scenario.h"
+#include "sio_protocol.h"
 
 namespace {
 
@@ -66,6 +71,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 1u << 16));
   echo->add_option("--size,-s", ep.message_size, "bytes per message")->check(CLI::Range(1, 1 << 24));
   echo->add_flag("--binary", ep.binary, "binary messages (default: text)");
+  echo->add_flag("--sio", eo.sio,
+                 "Socket.IO: emit echo(payload) with an ack per message (path: the Engine.IO "
+                 "WebSocket endpoint)");
   echo->add_option("--seconds,-t", eo.seconds, "measured window");
   echo->add_option("--warmup", eo.warmup_seconds, "seconds before the window");
   echo->add_option("--rate,-r", eo.rate, "offered messages/s, paced across connections (0 = max)");
@@ -99,13 +107,16 @@ int main(int argc, char** argv) {
   bool craw = false;
   conns->add_flag("--raw", craw,
                   "with --subscribe: the broadcast peer's dialect (/sub?channel=, no commands)");
+  conns->add_flag("--sio", co.sio,
+                  "Socket.IO sockets, each CONNECTed to \"/\" (path: the Engine.IO WebSocket "
+                  "endpoint)");
 
   fanout_options fo;
   pool_options& fp = fo.pool;
   fp.path = "/connection/websocket";
   std::uint16_t fport = 0;
   unsigned fsources = 0;
-  bool fraw = false;
+  bool fraw = false, fsio = false;
   auto* fan = app.add_subcommand(
       "fanout", "subscribers on K channels, one publisher; deliveries/s, latency, losses, CPU");
   fan->add_option("--host", fp.host, "server IPv4 address");
@@ -113,6 +124,9 @@ int main(int argc, char** argv) {
   fan->add_option("--path", fp.path, "centrifuge endpoint");
   fan->add_flag("--raw", fraw,
                 "broadcast peer dialect: /sub?channel=NAME and /pub (default: Centrifugo v2 JSON)");
+  fan->add_flag("--sio", fsio,
+                "Socket.IO rooms: subscribers join(room), the publisher emits to-room(room, data), "
+                "members get room-msg (path: the Engine.IO WebSocket endpoint)");
   std::string ftransport = "ws";
   fan->add_option("--sub-transport", ftransport,
                   "centrifuge dialect: subscribers over ws (/connection/websocket), sse (GET "
@@ -162,12 +176,18 @@ int main(int argc, char** argv) {
 
   if (fan->parsed()) {
     fp.port = fport;
-    fo.proto = fraw ? dialect::raw : dialect::centrifuge;
+    fo.proto = fraw ? dialect::raw : fsio ? dialect::socketio : dialect::centrifuge;
+    if (fraw && fsio) {
+      std::fprintf(stderr, "loadgen: --raw and --sio are two dialects: pick one\n");
+      return 2;
+    }
+    if (fsio && fan->count("--path") == 0) fp.path = std::string(sio_websocket_path);
     fo.transport = ftransport == "sse"           ? sub_transport::sse
                    : ftransport == "http_stream" ? sub_transport::http_stream
                                                  : sub_transport::ws;
-    if (fraw && fo.transport != sub_transport::ws) {
-      std::fprintf(stderr, "loadgen: --sub-transport needs the centrifuge dialect (not --raw)\n");
+    if ((fraw || fsio) && fo.transport != sub_transport::ws) {
+      std::fprintf(stderr,
+                   "loadgen: --sub-transport needs the centrifuge dialect (not --raw or --sio)\n");
       return 2;
     }
     if (fo.transport == sub_transport::http_stream && fo.hmac_secret.empty()) {
@@ -184,6 +204,11 @@ int main(int argc, char** argv) {
 
   if (echo->parsed()) {
     ep.port = eport;
+    if (eo.sio && ep.binary) {
+      std::fprintf(stderr, "loadgen: --sio echoes a string payload (no --binary)\n");
+      return 2;
+    }
+    if (eo.sio && echo->count("--path") == 0) ep.path = std::string(sio_websocket_path);
     if (!fits(eo.connections)) return 2;
     auto r = run_echo(eo);
     print_echo_report(eo, r);
@@ -191,6 +216,11 @@ int main(int argc, char** argv) {
   }
   cp.port = cport;
   co.proto = craw ? dialect::raw : dialect::centrifuge;
+  if (co.sio && (!co.subscribe.empty() || craw)) {
+    std::fprintf(stderr, "loadgen: --sio sockets are only CONNECTed (no --subscribe, --raw)\n");
+    return 2;
+  }
+  if (co.sio && conns->count("--path") == 0) cp.path = std::string(sio_websocket_path);
   if (!co.subscribe.empty() && !craw && conns->count("--path") == 0)
     cp.path = "/connection/websocket";
   cp.sources = csources ? csources : static_cast<unsigned>((co.connections + 19999) / 20000);
