@@ -51,11 +51,11 @@ json whoami(const socket& s) {
           {"recovered", s.recovered()}};
 }
 
-void answer_whoami(socket& s) {
-  s.on("whoami", [](socket& s, const json&, ack_fn ack) {
-    if (ack) ack({whoami(s)});
-  });
+void whoami_handler(socket& s, const json&, ack_fn ack) {
+  if (ack) ack({whoami(s)});
 }
+
+void answer_whoami(socket& s) { s.on("whoami", whoami_handler); }
 
 // The first argument as a string, or "".
 std::string str_arg(const json& args, std::size_t i) {
@@ -107,29 +107,31 @@ int main(int argc, char** argv) {
     }
     next(std::nullopt);
   });
-  io.of("/").on_connection([&srv](socket& s) {
-    answer_whoami(s);
-    s.on("echo", [](socket&, const json& args, ack_fn ack) {
+  // Handlers of "/" are the namespace's, shared by every socket (no per-socket cost).
+  duplex::io::namespace_& root = io.of("/");
+  {
+    root.on("whoami", whoami_handler);
+    root.on("echo", [](socket&, const json& args, ack_fn ack) {
       if (ack) ack(args);
     });
-    s.on("join", [](socket& s, const json& args, ack_fn ack) {
+    root.on("join", [](socket& s, const json& args, ack_fn ack) {
       s.join(str_arg(args, 0));
       if (ack) ack({true});
     });
-    s.on("leave", [](socket& s, const json& args, ack_fn ack) {
+    root.on("leave", [](socket& s, const json& args, ack_fn ack) {
       s.leave(str_arg(args, 0));
       if (ack) ack({true});
     });
-    s.on("to-room", [](socket& s, const json& args, ack_fn ack) {
+    root.on("to-room", [](socket& s, const json& args, ack_fn ack) {
       const std::string room = str_arg(args, 0);
       s.to(room).emit("room-msg", {room, args.size() > 1 ? args[1] : json()});
       if (ack) ack({true});
     });
-    s.on("broadcast", [](socket& s, const json& args, ack_fn ack) {
+    root.on("broadcast", [](socket& s, const json& args, ack_fn ack) {
       s.broadcast_().emit("bcast", {args.size() > 0 ? args[0] : json()});
       if (ack) ack({true});
     });
-    s.on("ask-me", [](socket& s, const json& args, ack_fn ack) {
+    root.on("ask-me", [](socket& s, const json& args, ack_fn ack) {
       s.emit_with_ack("question", {args.size() > 0 ? args[0] : json()}, std::chrono::seconds(2),
                       [ack](std::optional<std::string> err, json answer) {
                         if (!ack) return;
@@ -137,15 +139,15 @@ int main(int argc, char** argv) {
                         ack({json{{"ok", true}, {"answer", answer.empty() ? json() : answer[0]}}});
                       });
     });
-    s.on("no-ack", [](socket&, const json&, ack_fn) {});
-    s.on("poll-all", [](socket& s, const json& args, ack_fn ack) {
+    root.on("no-ack", [](socket&, const json&, ack_fn) {});
+    root.on("poll-all", [](socket& s, const json& args, ack_fn ack) {
       const auto ms = std::chrono::milliseconds(args.size() > 1 && args[1].is_number() ? args[1].get<int>() : 1000);
       s.broadcast_().emit_with_ack("poll", {args.size() > 0 ? args[0] : json()}, ms,
                                    [ack](std::optional<std::string> err, std::vector<json> answers) {
                                      if (ack) ack({json{{"error", err ? json(*err) : json()}, {"answers", answers}}});
                                    });
     });
-    s.on("fetch", [](socket& s, const json& args, ack_fn ack) {
+    root.on("fetch", [](socket& s, const json& args, ack_fn ack) {
       s.ns().to(str_arg(args, 0)).fetch_sockets([ack](std::vector<duplex::io::socket_info> found) {
         std::vector<std::string> ids;
         for (const auto& f : found) ids.push_back(f.id);
@@ -153,13 +155,13 @@ int main(int argc, char** argv) {
         if (ack) ack(json::array({json(ids)}));  // not {ids}: a 2-string list would read as a key/value pair
       });
     });
-    s.on("disconnect-me", [](socket& s, const json&, ack_fn) { s.disconnect(); });
-    s.on("drop-transport", [](socket& s, const json&, ack_fn) { s.close_transport(); });
-    s.on("csr-prime", [](socket& s, const json&, ack_fn ack) {
+    root.on("disconnect-me", [](socket& s, const json&, ack_fn) { s.disconnect(); });
+    root.on("drop-transport", [](socket& s, const json&, ack_fn) { s.close_transport(); });
+    root.on("csr-prime", [](socket& s, const json&, ack_fn ack) {
       s.ns().to(s.id()).emit("primed", {"p"});
       if (ack) ack({true});
     });
-    s.on("csr-drop-and-emit", [&srv](socket& s, const json& args, ack_fn) {
+    root.on("csr-drop-and-emit", [&srv](socket& s, const json& args, ack_fn) {
       // Broadcast to the socket's own room through its namespace, 50 ms after the drop.
       duplex::io::broadcast room = s.ns().to(s.id());
       json payload = args.size() > 0 ? args[0] : json();
@@ -167,7 +169,7 @@ int main(int argc, char** argv) {
       srv.thread_executor(duplex::server::current_thread_index())
           .run_after(std::chrono::milliseconds(50), [room, payload] { room.emit("missed", {payload}); });
     });
-  });
+  }
   io.of("/admin").on_connection(answer_whoami);
   io.of(dynamic_name).on_connection(answer_whoami);
 

@@ -199,6 +199,9 @@ class namespace_ {
   const std::string& name() const noexcept;
   namespace_& use(middleware mw);
   namespace_& on_connection(connection_handler h);
+  // A handler for `event` from every socket of the namespace (a socket's own on() for the
+  // same event wins). Costs nothing per socket, unlike socket::on() in on_connection.
+  namespace_& on(std::string event, event_handler h);
   broadcast to(std::string room) const;
   broadcast except(std::string room) const;
   broadcast all() const;

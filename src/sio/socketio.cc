@@ -48,8 +48,10 @@ struct encoded_packet {
   std::vector<codec::binary_buffer> attachments;
 };
 
+// A socket's own room (its id) is not stored in `rooms`: by_id answers it, which saves a
+// room entry per socket.
 struct thread_part {
-  std::unordered_set<socket_state*> sockets;
+  std::unordered_map<std::string_view, socket_state*> by_id;  // keys view socket_state::id
   std::unordered_map<std::string, std::unordered_set<socket_state*>> rooms;
 };
 
@@ -61,6 +63,7 @@ struct namespace_state {
   namespace_ facade{*this};
   std::vector<middleware> middlewares;
   std::vector<connection_handler> on_connection;
+  std::unordered_map<std::string, event_handler> handlers;  // namespace_::on(), for every socket
   std::vector<thread_part> threads;  // by loop index
   // Dynamic parent: the matcher, and the children made from it (guarded by server's mutex).
   std::function<bool(std::string_view)> matches;
@@ -82,7 +85,7 @@ struct socket_state {
   std::string id;
   std::string pid;  // private id for connection state recovery ("" when off)
   io::handshake hs;
-  std::unordered_set<std::string> rooms;
+  std::unordered_set<std::string> rooms;  // joined rooms, without its own (id)
   std::unordered_map<std::string, event_handler> handlers;
   std::vector<std::function<void(const json&, next_fn)>> packet_middlewares;
   std::vector<disconnect_handler> on_disconnect;
@@ -240,6 +243,7 @@ struct server_state final : sio::engine_handler {
       child->parent = parent.get();
       child->middlewares = parent->middlewares;
       child->on_connection = parent->on_connection;
+      child->handlers = parent->handlers;
       parent->children.push_back(child.get());
       namespace_state* r = child.get();
       namespaces.emplace(name, std::move(child));
@@ -394,6 +398,7 @@ struct server_state final : sio::engine_handler {
                                [since](const stored_packet& p) { return p.offset == since; });
       if (from == stored_packets.end()) return false;
       std::unordered_set<std::string> rooms(kept.rooms.begin(), kept.rooms.end());
+      rooms.insert(kept.sid);  // its own room
       auto in = [&](const std::vector<std::string>& names) {
         return std::any_of(names.begin(), names.end(), [&](const std::string& r) { return rooms.contains(r); });
       };
@@ -456,8 +461,7 @@ struct server_state final : sio::engine_handler {
     so.connected = true;
     c.sockets.emplace(so.ns.name, &so);
     thread_part& tp = so.ns.threads[c.thread];
-    tp.sockets.insert(&so);
-    join(so, so.id);
+    tp.by_id.emplace(so.id, &so);
     sockets.fetch_add(1, std::memory_order_relaxed);
     if (c.connect_timer) {
       execs[c.thread]->cancel(c.connect_timer);
@@ -509,7 +513,10 @@ struct server_state final : sio::engine_handler {
 
   void dispatch(socket_state& so, const std::string& name, json args, ack_fn ack) {
     auto h = so.handlers.find(name);
-    if (h == so.handlers.end()) return;
+    if (h == so.handlers.end()) {
+      h = so.ns.handlers.find(name);
+      if (h == so.ns.handlers.end()) return;
+    }
     args.erase(args.begin());  // the name
     try {
       h->second(so.facade, args, std::move(ack));
@@ -521,7 +528,7 @@ struct server_state final : sio::engine_handler {
   // ---- rooms and disconnects (on the socket's thread) ------------------------------------------
 
   void join(socket_state& so, const std::string& room) {
-    if (!so.connected || !so.rooms.insert(room).second) return;
+    if (!so.connected || room == so.id || !so.rooms.insert(room).second) return;
     so.ns.threads[so.cl.thread].rooms[room].insert(&so);
   }
   void leave(socket_state& so, const std::string& room) {
@@ -540,7 +547,7 @@ struct server_state final : sio::engine_handler {
     if (send_disconnect) send_packet(c, sio_packet{.type = sio_packet_type::disconnect, .nsp = so.ns.name});
     std::vector<std::string> rooms_before(so.rooms.begin(), so.rooms.end());
     for (const std::string& r : rooms_before) leave(so, r);
-    so.ns.threads[c.thread].sockets.erase(&so);
+    so.ns.threads[c.thread].by_id.erase(so.id);
     c.sockets.erase(so.ns.name);
     sockets.fetch_sub(1, std::memory_order_relaxed);
     auto acks = std::move(so.acks);
@@ -605,18 +612,21 @@ void server_state::for_each_selected(const broadcast::selection& sel, std::size_
     auto excluded = [&](socket_state* so) {
       if (!sel.except_id.empty() && so->id == sel.except_id) return true;
       for (const std::string& r : sel.except) {
-        if (so->rooms.contains(r)) return true;
+        if (so->id == r || so->rooms.contains(r)) return true;
       }
       return false;
     };
     std::vector<socket_state*> chosen;
     if (sel.rooms.empty()) {
-      for (socket_state* so : tp.sockets) {
+      for (const auto& [id, so] : tp.by_id) {
         if (!excluded(so)) chosen.push_back(so);
       }
     } else {
       std::unordered_set<socket_state*> seen;
       for (const std::string& r : sel.rooms) {
+        if (auto own = tp.by_id.find(r); own != tp.by_id.end()) {
+          if (!excluded(own->second) && seen.insert(own->second).second) chosen.push_back(own->second);
+        }
         auto it = tp.rooms.find(r);
         if (it == tp.rooms.end()) continue;
         for (socket_state* so : it->second) {
@@ -806,7 +816,7 @@ void broadcast::fetch_sockets(std::function<void(std::vector<socket_info>)> done
   srv->on_every_thread([srv, sel, g, user](std::size_t t) {
     std::vector<socket_info> found;
     srv->for_each_selected(*sel, t, [&](detail::socket_state& so) {
-      found.push_back({so.id, so.ns.name, {so.rooms.begin(), so.rooms.end()}, so.hs, so.facade.data});
+      found.push_back({so.id, so.ns.name, so.facade.rooms(), so.hs, so.facade.data});
     });
     srv->execs[g->home]->post([g, user, found = std::move(found)]() mutable {
       for (socket_info& i : found) g->results.push_back(std::move(i));
@@ -834,7 +844,11 @@ const io::handshake& socket::handshake() const noexcept { return st_.hs; }
 std::string_view socket::transport() const noexcept { return st_.cl.conn.transport(); }
 bool socket::recovered() const noexcept { return st_.recovered; }
 bool socket::connected() const noexcept { return st_.connected; }
-std::vector<std::string> socket::rooms() const { return {st_.rooms.begin(), st_.rooms.end()}; }
+std::vector<std::string> socket::rooms() const {
+  std::vector<std::string> r{st_.id};
+  r.insert(r.end(), st_.rooms.begin(), st_.rooms.end());
+  return r;
+}
 
 socket& socket::on(std::string event, event_handler h) {
   st_.handlers[std::move(event)] = std::move(h);
@@ -914,6 +928,10 @@ std::size_t buffered(const socket& s) { return const_cast<socket&>(s).state().cl
 const std::string& namespace_::name() const noexcept { return st_.name; }
 namespace_& namespace_::use(middleware mw) {
   st_.middlewares.push_back(std::move(mw));
+  return *this;
+}
+namespace_& namespace_::on(std::string event, event_handler h) {
+  st_.handlers[std::move(event)] = std::move(h);
   return *this;
 }
 namespace_& namespace_::on_connection(connection_handler h) {
