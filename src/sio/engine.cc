@@ -125,7 +125,12 @@ class session;
 struct thread_state {
   std::size_t index = 0;
   executor* ex = nullptr;
-  std::unordered_map<std::string, session*> sessions;
+  // Transparent: lookups by string_view make no temporary string (a sid does not fit SSO).
+  struct sid_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view v) const noexcept { return std::hash<std::string_view>{}(v); }
+  };
+  std::unordered_map<std::string, session*, sid_hash, std::equal_to<>> sessions;
   std::unordered_map<std::uint64_t, duplex::websocket*> sockets;
   std::uint64_t next_id = 1;  // WebSocket and poll ids
   http::date_cache dates;
@@ -267,6 +272,27 @@ class session final : public engine_socket {
   std::size_t owner() const noexcept override { return home_.index; }
   void send(std::string_view data, bool binary) override {
     if (closed_) return;
+    if (ws_.set() && ws_.thread == home_.index) {
+      // The WebSocket lives here: straight into its output queue, through a reused buffer.
+      auto it = home_.sockets.find(ws_.id);
+      if (it == home_.sockets.end()) return;
+      if (binary) {
+        it->second->send(data, message_type::binary);
+        return;
+      }
+      thread_local std::string frame;
+      frame.clear();
+      codec::append_eio_text_frame(frame, eio_packet_type::message, data);
+      it->second->send(frame, message_type::text);
+      return;
+    }
+    if (ws_.set()) {
+      // On another thread: one frame string, posted there.
+      if (binary) return eng_.ws_send(ws_, std::string(data), true);
+      std::string frame;
+      codec::append_eio_text_frame(frame, eio_packet_type::message, data);
+      return eng_.ws_send(ws_, std::move(frame), false);
+    }
     queue({eio_packet_type::message, std::string(data), binary});
   }
   void close() override {
@@ -593,7 +619,7 @@ class session final : public engine_socket {
 
 session* engine_server::impl::find(std::string_view sid) {
   thread_state& t = here();
-  auto it = t.sessions.find(std::string(sid));
+  auto it = t.sessions.find(sid);
   return it == t.sessions.end() ? nullptr : it->second;
 }
 

@@ -272,8 +272,20 @@ struct server_state final : sio::engine_handler {
   }
 
   static void send_packet(client& c, const sio_packet& p) {
-    encoded_packet e;
-    if (encode(p, e)) send_encoded(c, e);
+    // Reused per thread: the text's capacity stays, so a steady stream of packets allocates
+    // nothing here. send_encoded() copies it out before any other packet is encoded.
+    thread_local encoded_packet reused;
+    thread_local bool busy = false;
+    if (busy) {  // re-entered from inside a send (a close callback that emits): no sharing
+      encoded_packet own;
+      if (encode(p, own)) send_encoded(c, own);
+      return;
+    }
+    busy = true;
+    reused.text.clear();
+    reused.attachments.clear();
+    if (encode(p, reused)) send_encoded(c, reused);
+    busy = false;
   }
 
   // ---- engine_handler -------------------------------------------------------------------------
