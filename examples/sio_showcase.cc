@@ -20,6 +20,10 @@
 //                                   answered in time; answers: each socket's ack arguments)
 //     fetch(room, ack)              acks the ids of the sockets in the room (every thread),
 //                                   sorted
+//     herd(room, to, ack) / unherd(room, to, ack)   the room's sockets join / leave `to`
+//     kick-room(room, ack)          acks true, then disconnects the room's sockets
+//     volatile-to(room, payload, ack)   vol(payload) to the room as a volatile broadcast
+//     forbidden(...)                refused by a per-packet middleware: never handled
 //   a handshake with ?deny=1 in its query is refused by allow_request (403 Forbidden);
 //   namespace "/admin" and dynamic namespaces matching ^/dyn-\w+$ answer whoami.
 //   sio_showcase [--port N] [--host ADDR] [--threads N] [--recovery]
@@ -155,6 +159,23 @@ int main(int argc, char** argv) {
         if (ack) ack(json::array({json(ids)}));  // not {ids}: a 2-string list would read as a key/value pair
       });
     });
+    root.on("herd", [](socket& s, const json& args, ack_fn ack) {
+      // Every socket in room args[0] (on every thread) joins room args[1].
+      s.ns().to(str_arg(args, 0)).sockets_join(str_arg(args, 1));
+      if (ack) ack({true});
+    });
+    root.on("unherd", [](socket& s, const json& args, ack_fn ack) {
+      s.ns().to(str_arg(args, 0)).sockets_leave(str_arg(args, 1));
+      if (ack) ack({true});
+    });
+    root.on("kick-room", [](socket& s, const json& args, ack_fn ack) {
+      if (ack) ack({true});
+      s.ns().to(str_arg(args, 0)).disconnect_sockets();
+    });
+    root.on("volatile-to", [](socket& s, const json& args, ack_fn ack) {
+      s.ns().to(str_arg(args, 0)).volatile_().emit("vol", {args.size() > 1 ? args[1] : json()});
+      if (ack) ack({true});
+    });
     root.on("disconnect-me", [](socket& s, const json&, ack_fn) { s.disconnect(); });
     root.on("drop-transport", [](socket& s, const json&, ack_fn) { s.close_transport(); });
     root.on("csr-prime", [](socket& s, const json&, ack_fn ack) {
@@ -170,6 +191,16 @@ int main(int argc, char** argv) {
           .run_after(std::chrono::milliseconds(50), [room, payload] { room.emit("missed", {payload}); });
     });
   }
+  // A per-packet middleware (socket.use): events named "forbidden" never reach a handler.
+  io.of("/").on_connection([](socket& s) {
+    s.use([](const json& packet, duplex::io::next_fn next) {
+      if (!packet.empty() && packet[0] == "forbidden") return next(duplex::io::connect_error{"forbidden"});
+      next(std::nullopt);
+    });
+  });
+  root.on("forbidden", [](socket&, const json&, ack_fn ack) {
+    if (ack) ack({"should never run"});
+  });
   io.of("/admin").on_connection(answer_whoami);
   io.of(dynamic_name).on_connection(answer_whoami);
 

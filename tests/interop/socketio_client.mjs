@@ -299,6 +299,44 @@ async function broadcastAcksAndFetch() {
   const [none] = await ack(a, 'fetch', 'nobody-here');
   check(Array.isArray(none) && none.length === 0, `fetch of an empty room: ${JSON.stringify(none)}`);
   cs.forEach(close);
+  // Server-side room operations on other sockets, across threads: sockets_join/leave, volatile
+  // broadcasts, disconnect_sockets; and a per-packet middleware.
+  {
+    const [x, y, z] = [client('/', { transports: ['websocket'] }), client('/', { transports: ['websocket'] }),
+      client('/', { transports: ['websocket'] })];
+    await Promise.all([connected(x, 'X'), connected(y, 'Y'), connected(z, 'Z')]);
+    await Promise.all([ack(x, 'join', 'h1'), ack(y, 'join', 'h1')]);
+    await ack(z, 'herd', 'h1', 'h2');
+    let [ids] = [];
+    for (let i = 0; i < 50; i++) {  // sockets_join runs on each loop thread: wait for both
+      [ids] = await ack(z, 'fetch', 'h2');
+      if (ids.length === 2) break;
+      await sleep(20);
+    }
+    check(JSON.stringify(ids) === JSON.stringify([x.id, y.id].sort()), `sockets_join: h2 holds ${JSON.stringify(ids)}`);
+    const vol = { x: collect(x, 'vol'), y: collect(y, 'vol'), z: collect(z, 'vol') };
+    await ack(z, 'volatile-to', 'h2', 'v');
+    await withTimeout((async () => { while (!vol.x.length || !vol.y.length) await sleep(10); })(), 3000, 'volatile broadcast');
+    check(vol.z.length === 0 && vol.x[0][0] === 'v', `volatile: ${JSON.stringify(vol)}`);
+    await ack(z, 'unherd', 'h2', 'h2');
+    for (let i = 0; i < 50; i++) {
+      [ids] = await ack(z, 'fetch', 'h2');
+      if (ids.length === 0) break;
+      await sleep(20);
+    }
+    check(ids.length === 0, `sockets_leave: h2 still holds ${JSON.stringify(ids)}`);
+    // A per-packet middleware refuses "forbidden": no handler runs, no ack comes.
+    const refused = await acked(z, 300, 'forbidden').then(() => 'answered', (e) => e.message);
+    check(refused === 'operation has timed out', `forbidden event: ${refused}`);
+    check((await ack(z, 'echo', 'still'))[0] === 'still', 'echo after a refused packet');
+    const reasons = { x: once(x, 'disconnect'), y: once(y, 'disconnect') };
+    await ack(z, 'kick-room', 'h1');
+    const [rx] = await reasons.x;
+    const [ry] = await reasons.y;
+    check(rx === 'io server disconnect' && ry === 'io server disconnect', `disconnect_sockets: ${rx}, ${ry}`);
+    check(z.connected, 'kick-room disconnected the caller, who is not in the room');
+    [x, y, z].forEach(close);
+  }
   // allowRequest refuses a handshake by its query, over polling and over WebSocket.
   for (const transports of [['polling'], ['websocket']]) {
     const denied = client('/', { transports, query: { deny: '1' }, reconnection: false });
@@ -308,7 +346,7 @@ async function broadcastAcksAndFetch() {
       `allow_request (${transports}): ${err.message} ${JSON.stringify(status)}`);
     close(denied);
   }
-  console.log('  broadcast acks: one answer per socket across threads, timeout with partial answers; fetchSockets by room; allow_request refuses');
+  console.log('  broadcast acks: one answer per socket across threads, timeout with partial answers; fetchSockets by room; sockets_join/leave, volatile, disconnect_sockets, packet middleware; allow_request refuses');
 }
 
 // ---- binary ------------------------------------------------------------------------------------------
