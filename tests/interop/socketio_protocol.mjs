@@ -200,6 +200,11 @@ async function engineLayer() {
   // Heartbeat: three rounds over each transport, and the ping timeout.
   {
     const ws = await openEngine({ keepPings: true });
+    ws.send('40');  // connected, so that connectTimeout (1 s) does not end the session meanwhile
+    const hs = await ws.next(2000);
+    check(hs.startsWith('40{'), `heartbeat session CONNECT reply ${JSON.stringify(hs)}`);
+    const auth = await ws.next(2000);
+    check(auth === '42["auth",{}]', `heartbeat session auth packet ${JSON.stringify(auth)}`);
     for (let i = 0; i < 3; i++) {
       const m = await ws.next(2000);
       check(m === '2', `ws heartbeat ${i}: ${JSON.stringify(m)}`);
@@ -208,6 +213,12 @@ async function engineLayer() {
     ws.ws.close();
     await ws.closed();
     const sid = await openPolling();
+    // CONNECT first: a session without a namespace is closed at connectTimeout (1 s), which
+    // three rounds of 300 ms pings come close to on a slow machine.
+    await post(sid, '40', 'heartbeat session connect');
+    const connectReply = await http(poll(sid));
+    check(connectReply.status === 200 && connectReply.text.startsWith('40{'),
+      `heartbeat session connect reply: ${connectReply.status} ${JSON.stringify(connectReply.text)}`);
     for (let i = 0; i < 3; i++) {
       const p = await http(poll(sid));
       check(p.status === 200 && p.text === '2', `polling heartbeat ${i}: ${p.status} ${JSON.stringify(p.text)}`);
