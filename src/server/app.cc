@@ -1,6 +1,8 @@
 #include "server/app.h"
 
 #include <filesystem>
+#include <optional>
+#include <thread>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -13,6 +15,9 @@
 #include "duplex/socketio.h"
 #include "hub/channel_hub.h"
 #include "hub/memory_broker.h"
+#include "net/loop.h"
+#include "redis/endpoint.h"
+#include "redis/redis_broker.h"
 #include "server/api.h"
 #include "server/demo_ticker.h"
 #include "server/events_endpoint.h"
@@ -49,7 +54,15 @@ struct app::impl {
   hub::wire_format raw_ws_format{};  // /ws
   hub::wire_format sio_format{};     // /socket.io/
   hub::namespace_table namespaces;
-  hub::memory_broker broker;
+  hub::memory_broker memory;  // the default broker (one node)
+  // broker = "redis://...": the Redis broker, on a loop thread of its own.
+  struct redis_side {
+    net::loop loop;
+    std::unique_ptr<redis::redis_broker> broker;
+    std::thread thread;
+  };
+  std::unique_ptr<redis_side> redis;
+  hub::broker* broker = &memory;
   std::unique_ptr<duplex::server> srv;
   std::unique_ptr<hub::channel_hub> hub;
   std::unique_ptr<jwt_authenticator> auth;
@@ -78,6 +91,14 @@ app::~app() {
   if (impl_->srv) impl_->srv->stop();
   // The server's loops (which run hub and session tasks) end before the hub and node go.
   impl_->srv.reset();
+  if (auto& r = impl_->redis; r && r->thread.joinable()) {
+    // shutdown() belongs to the broker's loop; stop from inside the task so it runs first.
+    r->loop.post([&r] {
+      r->broker->shutdown();
+      r->loop.stop();
+    });
+    r->thread.join();
+  }
 }
 
 std::error_code app::start(std::string& why) {
@@ -94,7 +115,23 @@ std::error_code app::start(std::string& why) {
   }
   std::vector<executor*> execs;
   for (std::size_t i = 0; i < d.srv->threads(); ++i) execs.push_back(&d.srv->thread_executor(i));
-  d.hub = std::make_unique<hub::channel_hub>(execs, d.broker, d.namespaces, d.formats);
+  if (d.cfg.broker != "memory") {
+    std::string bad;
+    std::optional<redis::endpoint> where = redis::parse_url(d.cfg.broker, &bad);
+    if (!where) {  // checked by config validation already; kept for programmatic configs
+      why = "broker: " + bad;
+      return std::make_error_code(std::errc::invalid_argument);
+    }
+    d.redis = std::make_unique<impl::redis_side>();
+    redis::redis_broker_options ro;
+    ro.where = *where;
+    d.redis->broker = std::make_unique<redis::redis_broker>(d.redis->loop, ro);
+    net::loop* l = &d.redis->loop;
+    d.redis->thread = std::thread([l] { l->run(); });
+    d.broker = d.redis->broker.get();
+    spdlog::info("broker: redis at {} (node {})", d.cfg.broker, d.redis->broker->node_id());
+  }
+  d.hub = std::make_unique<hub::channel_hub>(execs, *d.broker, d.namespaces, d.formats);
 
   jwt_verifier_ptr verifier;
   if (!d.cfg.auth.token_hmac_secret.empty() || !d.cfg.auth.token_rsa_public_key.empty()) {
@@ -157,8 +194,9 @@ std::error_code app::start(std::string& why) {
 
 void app::impl::schedule_sweep(executor& ex) {
   // Releases idle channel streams and empty presence sets of the memory broker.
+  if (broker != &memory) return;  // Redis expires its own keys
   ex.run_after(std::chrono::seconds(60), [this, &ex] {
-    broker.sweep();
+    memory.sweep();
     schedule_sweep(ex);
   });
 }

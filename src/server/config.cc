@@ -1,6 +1,7 @@
 // Configuration loading: defaults < TOML file < DUPLEX_* environment < flags, then validation.
 // The text side (genconfig, describe) and the conversions are in config_text.cc.
 #include "server/config.h"
+#include "redis/endpoint.h"
 
 #include <toml++/toml.h>
 
@@ -711,7 +712,7 @@ const override_def overrides[] = {
        return std::nullopt;
      }},
     {"DUPLEX_BROKER", "--broker", &config_flags::broker, "broker", "URL",
-     "\"memory\" (later: redis://host:port)",
+     "\"memory\" or redis://host:port",
      [](config& c, const std::string& v) -> std::optional<std::string> {
        c.broker = v;
        return std::nullopt;
@@ -804,13 +805,14 @@ bool validate(load_state& st) {
   }
 
   if (c.broker != "memory") {
-    if (c.broker.starts_with("redis://") || c.broker.starts_with("rediss://")) {
+    std::string why;
+    if (!redis::parse_url(c.broker, &why)) {
       return st.fail(st.where("broker"),
-                     "redis broker not available in this build (got " + in_quotes(c.broker) + ")");
+                     "expected \"memory\" or \"redis://[:password@]host[:port][/db]\", got " +
+                         in_quotes(c.broker) + " (" + why + ")");
     }
-    return st.fail(st.where("broker"),
-                   "expected \"memory\" or \"redis://host:port\", got " + in_quotes(c.broker));
   }
+
 
   // A key given as a path is replaced by the file's content (see auth_config).
   std::string& rsa = c.auth.token_rsa_public_key;

@@ -149,8 +149,7 @@ struct config {
   listen_config listen;
   auth_config auth;
   client_config client;
-  // "memory" is the only broker of this build; "redis://host:port" is recognised and refused
-  // with "not available in this build" until the Redis broker lands.
+  // "memory" (one node) or "redis://[:password@]host[:port][/db]" (many nodes as one).
   std::string broker = "memory";
   channel_config channel;
   log_config log;

@@ -163,8 +163,8 @@ std::string genconfig_text() {
        "# The defaults are for development: anyone may connect, subscribe and publish without a\n"
        "# token. For production set auth.api_key and a token key, and tighten [channel].\n"
        "\n"
-       "# Broker between duplex nodes: \"memory\" (one node). \"redis://host:port\" arrives with\n"
-       "# the Redis broker. (env DUPLEX_BROKER, --broker)\n";
+       "# Broker between duplex nodes: \"memory\" (one node) or \"redis://host:port\" (many\n"
+       "# nodes as one). (env DUPLEX_BROKER, --broker)\n";
   t += "broker = " + toml_string(d.broker) + "\n";
   t += "# How long a graceful stop (SIGTERM/SIGINT) waits for clients to go.\n";
   t += "shutdown_timeout = " + toml_string(format_duration(d.shutdown_timeout)) + "\n\n";

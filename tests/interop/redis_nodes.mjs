@@ -1,0 +1,122 @@
+// Three `duplex serve` nodes as one through a real redis-server (the Redis broker): a
+// `centrifuge` SDK client on node A, a Socket.IO client on node B and an EventSource on node C
+// subscribe to one channel; a publication through the server API of each node reaches all
+// three, with the same offsets (assigned once, in Redis), in order. History written through
+// one node is read through another.
+//
+//   node redis_nodes.mjs DUPLEX
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bound, check, importPeer, peerMissing, requireExecutable, startListening, withTimeout } from './support.mjs';
+
+const { Centrifuge } = await importPeer('centrifuge');
+const { WebSocket } = await importPeer('ws');
+const { io } = await importPeer('socket.io-client');
+const { EventSource } = await importPeer('eventsource');
+const done = bound(60000);
+const duplex = requireExecutable(process.argv[2], 'duplex');
+
+const redisBin = ['/usr/bin/redis-server', 'redis-server'].find((b) => spawnSync(b, ['--version']).status === 0);
+if (!redisBin) peerMissing('redis-server (Debian redis-server)');
+
+const freePort = () => new Promise((resolve) => {
+  const s = createServer();
+  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+});
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function until(cond, what, ms = 8000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) check(false, `timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+// ---- redis-server and three nodes ------------------------------------------------------------
+
+const redisPort = await freePort();
+const redisDir = mkdtempSync(join(tmpdir(), 'duplex-redis-'));
+const redis = spawn(redisBin, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '',
+  '--appendonly', 'no', '--dir', redisDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+process.on('exit', () => redis.kill('SIGKILL'));
+await until(() => spawnSync('redis-cli', ['-p', String(redisPort), 'ping']).stdout?.toString().trim() === 'PONG',
+  'redis-server up', 10000);
+
+const API_KEY = 'nodes-key';
+const nodes = [];
+for (const name of ['A', 'B', 'C']) {
+  const n = await startListening([duplex, 'serve', '--port', '0', '--host', '127.0.0.1', '--threads', '2',
+    '--api-key', API_KEY, '--broker', `redis://127.0.0.1:${redisPort}`]);
+  n.name = name;
+  n.base = `http://127.0.0.1:${n.port}`;
+  nodes.push(n);
+}
+const [A, B, C] = nodes;
+async function api(node, method, params) {
+  const r = await fetch(`${node.base}/api/${method}`, {
+    method: 'POST', headers: { 'X-API-Key': API_KEY }, body: JSON.stringify(params),
+  });
+  return { status: r.status, body: await r.json() };
+}
+
+// ---- one client per protocol, one node each ----------------------------------------------------
+
+const CH = 'cluster';
+const got = { centrifuge: [], socketio: [], sse: [] };
+const cent = new Centrifuge(`ws://127.0.0.1:${A.port}/connection/websocket`, { websocket: WebSocket });
+const sub = cent.newSubscription(CH);
+sub.on('publication', (ctx) => got.centrifuge.push({ n: ctx.data.n, offset: ctx.offset }));
+sub.subscribe();
+cent.connect();
+await withTimeout(new Promise((r) => sub.once('subscribed', r)), 8000, 'centrifuge subscribed on A');
+
+const sio = io(B.base, { transports: ['websocket'], reconnection: false });
+sio.on('publication', (p) => got.socketio.push({ n: p.data.n, offset: p.offset }));
+await withTimeout(new Promise((r) => sio.once('connect', r)), 8000, 'socket.io connect on B');
+const sa = await sio.timeout(5000).emitWithAck('subscribe', CH);
+check(sa.channel === CH, `socket.io subscribe on B: ${JSON.stringify(sa)}`);
+
+const es = new EventSource(`${C.base}/events?channel=${CH}`);
+let sseReady = false;
+es.addEventListener(':subscribed', () => { sseReady = true; });
+es.addEventListener(CH, (e) => got.sse.push({ n: JSON.parse(e.data).n, id: e.lastEventId }));
+await until(() => sseReady, 'SSE subscribed on C');
+
+// ---- publications through each node's API reach every client -------------------------------
+
+for (const [i, node] of [[1, A], [2, B], [3, C], [4, A], [5, C]]) {
+  const r = await api(node, 'publish', { channel: CH, data: { n: i } });
+  check(r.status === 200 && r.body.result && r.body.result.offset === i,
+    `publish ${i} through ${node.name}: ${JSON.stringify(r)}`);
+}
+await until(() => got.centrifuge.length >= 5 && got.socketio.length >= 5 && got.sse.length >= 5,
+  `all publications everywhere (${JSON.stringify(got)})`);
+await sleep(200);  // nothing extra may arrive
+const want = [1, 2, 3, 4, 5].join();
+check(got.centrifuge.map((x) => x.n).join() === want && got.centrifuge.map((x) => x.offset).join() === want,
+  `centrifuge on A: ${JSON.stringify(got.centrifuge)}`);
+check(got.socketio.map((x) => x.n).join() === want && got.socketio.map((x) => x.offset).join() === want,
+  `socket.io on B: ${JSON.stringify(got.socketio)}`);
+check(got.sse.map((x) => x.n).join() === want, `SSE on C: ${JSON.stringify(got.sse)}`);
+console.log('3 nodes + redis: API publications on A, B, C reach the centrifuge SDK (A), socket.io (B), SSE (C), offsets 1..5 in order');
+
+// ---- history written through A and C, read through B ------------------------------------------
+
+const h = await api(B, 'history', { channel: CH, limit: 10 });
+check(h.status === 200 && h.body.result.publications.map((p) => p.data.n).join() === want,
+  `history through B: ${JSON.stringify(h.body)}`);
+console.log('history: the five publications read through B');
+
+// ---- stop ----------------------------------------------------------------------------------------
+
+cent.disconnect(); sio.close(); es.close();
+for (const n of nodes) {
+  const code = await n.stop();
+  check(code === 0, `node ${n.name} exit code ${code}`);
+}
+redis.kill('SIGTERM');
+console.log('stop: nodes exit 0');
+done();
