@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "duplex/server.h"
+#include "serve_until_signal.h"
 
 int main(int argc, char** argv) {
   duplex::server_options opt{.port = 9001, .threads = 1};
@@ -34,32 +35,12 @@ int main(int argc, char** argv) {
   if (positional_port >= 0) opt.port = static_cast<std::uint16_t>(positional_port);
   ws.permessage_deflate = !no_deflate;
 
-  // Signals are taken by one thread with sigwait, so loop threads never run a handler.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = duplex::examples::block_stop_signals();
 
   duplex::server srv(opt);
   srv.websocket("*", ws, {.on_message = [](duplex::websocket& c, std::string_view msg,
                                            duplex::message_type type) { c.send(msg, type); }});
-  if (auto ec = srv.listen()) {
-    std::fprintf(stderr, "echo_server: cannot listen on %s:%u: %s\n", opt.host.c_str(), opt.port,
-                 ec.message().c_str());
-    return 1;
-  }
-  std::printf("listening on %u\n", srv.port());
-  std::fflush(stdout);
-
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    srv.stop();
-  });
-  srv.run();
-  pthread_kill(waiter.native_handle(), SIGTERM);  // wakes the waiter if run() ended first
-  waiter.join();
+  if (int rc = duplex::examples::serve_until_signal(srv, signals, "echo_server")) return rc;
 
   if (!stats_file.empty()) {
     auto s = srv.stats();

@@ -45,6 +45,7 @@
 #include <CLI/CLI.hpp>
 
 #include "duplex/server.h"
+#include "serve_until_signal.h"
 #include "duplex/socketio.h"
 
 #ifndef SIO_CHAT_STATIC_ROOT
@@ -335,11 +336,7 @@ int main(int argc, char** argv) {
                  static_root.c_str());
   }
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = duplex::examples::block_stop_signals();
 
   chat_state chat;  // outlives the server: disconnect handlers run until srv.run() returns
   duplex::server srv(opt);
@@ -355,20 +352,5 @@ int main(int argc, char** argv) {
   io.of("/").on_connection([&chat](socket& s) { on_connection(chat, s); });
   if (have_page) srv.static_files("/", static_root);
 
-  if (auto err = srv.listen()) {
-    std::fprintf(stderr, "sio_chat: cannot listen on %s:%u: %s\n", opt.host.c_str(), opt.port,
-                 err.message().c_str());
-    return 1;
-  }
-  std::printf("listening on %u\n", srv.port());
-  std::fflush(stdout);
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    srv.stop();
-  });
-  srv.run();
-  pthread_kill(waiter.native_handle(), SIGTERM);
-  waiter.join();
-  return 0;
+  return duplex::examples::serve_until_signal(srv, signals, "sio_chat");
 }

@@ -17,6 +17,7 @@
 #include <CLI/CLI.hpp>
 
 #include "duplex/server.h"
+#include "serve_until_signal.h"
 #include "duplex/socketio.h"
 #include "sio/engine.h"
 
@@ -42,11 +43,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", opt.threads, "loop threads");
   CLI11_PARSE(app, argc, argv);
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = duplex::examples::block_stop_signals();
 
   duplex::server srv(opt);
   echo_handler echo;
@@ -75,20 +72,5 @@ int main(int argc, char** argv) {
   io.of("/custom").on_connection([](duplex::io::socket& s) {
     s.emit("auth", duplex::io::json::array({s.handshake().auth}));
   });
-  if (auto ec = srv.listen()) {
-    std::fprintf(stderr, "sio_protocol_fixture: cannot listen on %s:%u: %s\n", opt.host.c_str(),
-                 opt.port, ec.message().c_str());
-    return 1;
-  }
-  std::printf("listening on %u\n", srv.port());
-  std::fflush(stdout);
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    srv.stop();
-  });
-  srv.run();
-  pthread_kill(waiter.native_handle(), SIGTERM);
-  waiter.join();
-  return 0;
+  return duplex::examples::serve_until_signal(srv, signals, "sio_protocol_fixture");
 }

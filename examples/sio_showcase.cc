@@ -37,6 +37,7 @@
 
 #include "base/executor.h"
 #include "duplex/server.h"
+#include "serve_until_signal.h"
 #include "duplex/socketio.h"
 
 namespace {
@@ -88,11 +89,7 @@ int main(int argc, char** argv) {
   app.add_flag("--recovery", recovery, "connection state recovery (2 min window)");
   CLI11_PARSE(app, argc, argv);
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = duplex::examples::block_stop_signals();
 
   duplex::server srv(opt);
   duplex::io::server_options io_opt;
@@ -204,20 +201,5 @@ int main(int argc, char** argv) {
   io.of("/admin").on_connection(answer_whoami);
   io.of(dynamic_name).on_connection(answer_whoami);
 
-  if (auto ec = srv.listen()) {
-    std::fprintf(stderr, "sio_showcase: cannot listen on %s:%u: %s\n", opt.host.c_str(), opt.port,
-                 ec.message().c_str());
-    return 1;
-  }
-  std::printf("listening on %u\n", srv.port());
-  std::fflush(stdout);
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    srv.stop();
-  });
-  srv.run();
-  pthread_kill(waiter.native_handle(), SIGTERM);
-  waiter.join();
-  return 0;
+  return duplex::examples::serve_until_signal(srv, signals, "sio_showcase");
 }

@@ -24,6 +24,7 @@
 //   node engineio_protocol.mjs SIO_PROTOCOL_FIXTURE
 import { request as httpRequest } from 'node:http';
 import { bound, check, fail, importPeer, requireExecutable, startListening, withTimeout } from './support.mjs';
+import { checkOpenPacket as checkOpen, httpWith, wsQueue } from './engineio_support.mjs';
 
 const { WebSocket } = await importPeer('ws');
 const done = bound(60000);
@@ -41,13 +42,7 @@ const poll = (sid, extra = '') => `/engine.io/?EIO=4&transport=polling&sid=${sid
 // ---- helpers ----------------------------------------------------------------------------------
 
 // fetch (Node's keep-alive pool), bounded; resolves with {status, headers, text}.
-async function http(path, { method = 'GET', body, headers, signal, ms = 3000 } = {}) {
-  const what = `${method} ${path}`;
-  return withTimeout((async () => {
-    const res = await fetch(base + path, { method, body, headers, signal });
-    return { status: res.status, headers: res.headers, text: await res.text() };
-  })(), ms, what);
-}
+const http = httpWith(() => base);
 
 // One request on a new TCP connection (no agent, no keep-alive): with several loop threads
 // the kernel spreads such connections over them. Headers come back as a plain object.
@@ -81,24 +76,8 @@ function expectRefused(r, code, what) {
   if (code !== undefined) check(errorCode(r) === code, `${what}: error code ${errorCode(r)} (expected ${code})`);
 }
 
-const OPEN_KEYS = JSON.stringify(['maxPayload', 'pingInterval', 'pingTimeout', 'sid', 'upgrades']);
-
-// Checks an open packet's text and returns its JSON.
-function checkOpenPacket(text, upgrades, what) {
-  check(typeof text === 'string' && text.startsWith('0'), `${what}: open packet ${JSON.stringify(text)}`);
-  let v;
-  try {
-    v = JSON.parse(text.slice(1));
-  } catch {
-    fail(`${what}: open packet JSON ${JSON.stringify(text)}`);
-  }
-  check(JSON.stringify(Object.keys(v).sort()) === OPEN_KEYS, `${what}: open packet keys ${Object.keys(v)}`);
-  check(typeof v.sid === 'string' && v.sid.length > 0, `${what}: sid ${JSON.stringify(v.sid)}`);
-  check(JSON.stringify(v.upgrades) === JSON.stringify(upgrades), `${what}: upgrades ${JSON.stringify(v.upgrades)}`);
-  check(v.pingInterval === PING_INTERVAL && v.pingTimeout === PING_TIMEOUT && v.maxPayload === MAX_PAYLOAD,
-    `${what}: open packet values ${JSON.stringify(v)}`);
-  return v;
-}
+const SETTINGS = { pingInterval: PING_INTERVAL, pingTimeout: PING_TIMEOUT, maxPayload: MAX_PAYLOAD };
+const checkOpenPacket = (text, upgrades, what) => checkOpen(text, upgrades, what, SETTINGS);
 
 // A polling handshake (over the pool, or over a new connection); returns the sid.
 async function openPolling(viaFresh = false) {
@@ -110,44 +89,7 @@ async function openPolling(viaFresh = false) {
 
 // A WebSocket at /engine.io/?<query> whose messages queue up until taken with next().
 // Text arrives as strings, binary as Buffers.
-function wsConnect(query) {
-  const ws = new WebSocket(`${wsBase}/engine.io/?${query}`);
-  const queue = [];
-  const waiters = [];
-  const errors = [];
-  let opened = false;
-  ws.on('message', (data, isBinary) => {
-    const m = isBinary ? Buffer.from(data) : data.toString();
-    if (waiters.length) waiters.shift()(m);
-    else queue.push(m);
-  });
-  ws.on('error', (e) => errors.push(e.message));
-  const openP = new Promise((resolve, reject) => {
-    ws.once('open', () => { opened = true; resolve(); });
-    ws.once('close', () => reject(new Error(`ws ?${query} closed before it opened (${errors.join('; ')})`)));
-  });
-  openP.catch(() => {});
-  const closedP = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  const self = {
-    ws, errors,
-    wasOpened: () => opened,
-    isOpen: () => ws.readyState === WebSocket.OPEN,
-    open: (ms = 3000) => withTimeout(openP, ms, `ws ?${query} open`),
-    closed: (ms = 3000) => withTimeout(closedP, ms, `ws ?${query} close`),
-    next: (ms = 3000) => withTimeout(queue.length ? Promise.resolve(queue.shift()) : new Promise((r) => waiters.push(r)),
-      ms, `ws ?${query} message`),
-    // The next message that is not a ping; pings met on the way are answered.
-    async data(ms = 3000) {
-      for (;;) {
-        const m = await self.next(ms);
-        if (m === '2') { ws.send('3'); continue; }
-        return m;
-      }
-    },
-    send: (d) => ws.send(d),
-  };
-  return self;
-}
+const wsConnect = (query) => wsQueue(`${wsBase}/engine.io/?${query}`);
 
 // A WebSocket-only session: open and its open packet checked.
 async function openWebSocket() {

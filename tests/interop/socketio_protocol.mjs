@@ -25,6 +25,7 @@
 //
 //   node socketio_protocol.mjs SIO_PROTOCOL_FIXTURE
 import { bound, check, fail, importPeer, requireExecutable, startListening, withTimeout } from './support.mjs';
+import { checkOpenPacket as checkOpen, httpWith, wsQueue } from './engineio_support.mjs';
 
 const { WebSocket } = await importPeer('ws');
 const done = bound(80000);
@@ -42,71 +43,20 @@ const poll = (sid) => `${EIO}&transport=polling&sid=${sid}`;
 
 // ---- helpers ----------------------------------------------------------------------------------
 
-async function http(path, { method = 'GET', body, ms = 3000 } = {}) {
-  return withTimeout((async () => {
-    const res = await fetch(base + path, { method, body });
-    return { status: res.status, headers: res.headers, text: await res.text() };
-  })(), ms, `${method} ${path}`);
-}
+const http = httpWith(() => base);
 
 function expect400(r, what) {
   check(r.status === 400, `${what}: status ${r.status} (expected 400), body ${JSON.stringify(r.text)}`);
 }
 
-const OPEN_KEYS = JSON.stringify(['maxPayload', 'pingInterval', 'pingTimeout', 'sid', 'upgrades']);
-
-function checkOpenPacket(text, upgrades, what) {
-  check(typeof text === 'string' && text.startsWith('0'), `${what}: open packet ${JSON.stringify(text)}`);
-  const v = JSON.parse(text.slice(1));
-  check(JSON.stringify(Object.keys(v).sort()) === OPEN_KEYS, `${what}: open packet keys ${Object.keys(v)}`);
-  check(typeof v.sid === 'string' && v.sid.length > 0, `${what}: sid ${JSON.stringify(v.sid)}`);
-  check(JSON.stringify(v.upgrades) === JSON.stringify(upgrades), `${what}: upgrades ${JSON.stringify(v.upgrades)}`);
-  check(v.pingInterval === PING_INTERVAL && v.pingTimeout === PING_TIMEOUT && v.maxPayload === 1000000,
-    `${what}: open packet values ${JSON.stringify(v)}`);
-  return v;
-}
+const checkOpenPacket = (text, upgrades, what) =>
+  checkOpen(text, upgrades, what, { pingInterval: PING_INTERVAL, pingTimeout: PING_TIMEOUT, maxPayload: 1000000 });
 
 // A WebSocket at /socket.io/?<query>. Pings ("2") are answered and left out of the queue
 // unless `keepPings` (then the test sees and answers them itself). Text comes as strings,
 // binary as Buffers.
-function wsConnect(query, { keepPings = false } = {}) {
-  const ws = new WebSocket(`${wsBase}/socket.io/?${query}`);
-  const queue = [];
-  const waiters = [];
-  const errors = [];
-  let opened = false;
-  ws.on('message', (data, isBinary) => {
-    const m = isBinary ? Buffer.from(data) : data.toString();
-    if (m === '2' && !keepPings) { ws.send('3'); return; }
-    if (waiters.length) waiters.shift()(m);
-    else queue.push(m);
-  });
-  ws.on('error', (e) => errors.push(e.message));
-  const openP = new Promise((resolve, reject) => {
-    ws.once('open', () => { opened = true; resolve(); });
-    ws.once('close', () => reject(new Error(`ws ?${query} closed before it opened (${errors.join('; ')})`)));
-  });
-  openP.catch(() => {});
-  const closedP = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  const self = {
-    ws, errors,
-    wasOpened: () => opened,
-    isOpen: () => ws.readyState === WebSocket.OPEN,
-    open: (ms = 3000) => withTimeout(openP, ms, `ws ?${query} open`),
-    closed: (ms = 3000) => withTimeout(closedP, ms, `ws ?${query} close`),
-    next: (ms = 3000) => withTimeout(queue.length ? Promise.resolve(queue.shift()) : new Promise((r) => waiters.push(r)),
-      ms, `ws ?${query} message`),
-    // Resolves with the next message, or null when none comes within `ms`.
-    quiet: (ms) => (queue.length ? Promise.resolve(queue.shift())
-      : new Promise((resolve) => {
-        const w = (m) => { clearTimeout(t); resolve(m); };
-        const t = setTimeout(() => { waiters.splice(waiters.indexOf(w), 1); resolve(null); }, ms);
-        waiters.push(w);
-      })),
-    send: (d) => ws.send(d),
-  };
-  return self;
-}
+const wsConnect = (query, { keepPings = false } = {}) =>
+  wsQueue(`${wsBase}/socket.io/?${query}`, { answerPings: !keepPings });
 
 // An Engine.IO WebSocket session at /socket.io/ (open packet checked), no namespace yet.
 async function openEngine(opts) {
