@@ -146,6 +146,12 @@ void connection::reset() {
   abort_link();
 }
 
+void connection::retry_now() {
+  if (state_ != state::waiting || retry_timer_ == 0) return;
+  loop_.cancel(retry_timer_);
+  connect_now();
+}
+
 void connection::abort_link() {
   if (ctx_ == nullptr) return;
   const bool was_up = state_ == state::up;

@@ -92,6 +92,12 @@ class connection final : private net::detail::io_source {
   // Not from inside hooks or reply callbacks.
   void reset();
 
+  // While waiting to reconnect (after a failed attempt or a lost link), attempts at once
+  // instead of at the end of the backoff; otherwise nothing. For an owner that learned that the
+  // server is back (its other link to the same server just came up). Not from inside hooks or
+  // reply callbacks.
+  void retry_now();
+
   // Queues a command (args[0] is the command name); binary-safe arguments. Returns false
   // without calling or keeping cb when the link is not up.
   bool command(std::span<const std::string_view> args, reply_fn cb);

@@ -136,6 +136,31 @@ TEST_F(RedisConnectionLive, RunsCommandsAndReconnectsAfterARestart) {
   EXPECT_EQ(downs, 2) << "stop() of an up link reports it";
 }
 
+TEST_F(RedisConnectionLive, RetryNowSkipsTheBackoff) {
+  const std::uint16_t port = server_.port();
+  server_.stop();
+  net::loop l;
+  auto o = fast(port);
+  o.reconnect_min = 20s;  // after the refused first attempt: 10-20 s until the next
+  o.reconnect_max = 20s;
+  connection c(l, o);
+  c.start();
+  ASSERT_TRUE(run_until(l, [&] { return c.stats().connect_failures >= 1; }, 3s));
+  std::string why;
+  ASSERT_TRUE(server_.start(port, &why)) << why;
+  run_until(l, [] { return false; }, 200ms);
+  EXPECT_FALSE(c.up()) << "it waits out its backoff";
+  c.retry_now();
+  ASSERT_TRUE(run_until(l, [&] { return c.up(); }, 3s));
+  EXPECT_EQ(c.stats().connect_failures, 1u);
+  EXPECT_EQ(c.stats().connects, 1u);
+  c.retry_now();  // up: nothing happens
+  run_until(l, [] { return false; }, 50ms);
+  EXPECT_TRUE(c.up());
+  EXPECT_EQ(c.stats().connects, 1u);
+  c.stop();
+}
+
 TEST_F(RedisConnectionLive, AStalledCommandDropsTheLinkAndFailsItsCallback) {
   net::loop l;
   connection c(l, fast(server_.port()));

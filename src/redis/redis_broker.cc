@@ -153,6 +153,11 @@ void redis_broker::on_cmd_up() {
   // Presence entries of this node come back at once after a Redis restart.
   refresh_presence();
   cmd_up_.store(true, std::memory_order_release);
+  // Redis answers again: the subscriber link need not sit out its own backoff (posted: not
+  // from inside a hook).
+  on_loop([this] {
+    if (!shut_down_) sub_->retry_now();
+  });
 }
 
 void redis_broker::on_cmd_down() { cmd_up_.store(false, std::memory_order_release); }
@@ -167,6 +172,10 @@ void redis_broker::on_sub_up() {
   if (sub_->subscribe(node)) counters_.subscribe_commands.fetch_add(1, std::memory_order_relaxed);
   sub_up_.store(true, std::memory_order_release);
   flush_subscriptions(true);
+  // Likewise for the command link (a node that receives but cannot publish or read history).
+  on_loop([this] {
+    if (!shut_down_) cmd_->retry_now();
+  });
   if (restored && opts_.on_pubsub_restored && !shut_down_) opts_.on_pubsub_restored();
 }
 

@@ -20,9 +20,10 @@
 // loop thread, per channel in the order Redis sent them (= offset order).
 //
 // Failure: while a connection is down, operations fail at once with broker_unavailable
-// (never queued); connections come back with backoff and jitter, resubscribe every channel,
-// and options.on_pubsub_restored tells the owner that this node may have missed publications
-// while its subscriber link was down (clients should be made to recover).
+// (never queued); connections come back with backoff and jitter (the first link back makes the
+// other try at once), resubscribe every channel, and options.on_pubsub_restored tells the owner
+// that this node may have missed publications while its subscriber link was down (clients
+// should be made to recover).
 //
 // Lifetime: the loop must outlive the broker, and the broker must outlive every task it posted:
 // call shutdown() on the loop thread, then destroy the broker after the loop stopped (or from

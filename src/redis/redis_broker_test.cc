@@ -456,6 +456,26 @@ TEST_F(RedisBroker, ReconnectsAndResubscribesAfterARedisRestart) {
   EXPECT_GE(b->broker().stats().reconnects, 2u);  // both of b's links
 }
 
+// The command and subscriber links back off independently; the first one up makes the other
+// try at once, so a node does not publish without receiving (or the reverse) for a backoff step.
+// (Without that, the two would come back within 300 ms of each other about one time in four.)
+TEST_F(RedisBroker, ItsTwoLinksComeBackTogetherAfterARestart) {
+  auto o = options();
+  o.reconnect_min = 4s;  // each link alone retries 2-4 s after the loss
+  o.reconnect_max = 4s;
+  auto a = start_node(o);
+  const std::uint16_t port = server_.port();
+  server_.stop();
+  ASSERT_TRUE(wait_for([&] { return !a->broker().connected(); }));
+  std::string why;
+  ASSERT_TRUE(server_.start(port, &why)) << why;
+  ASSERT_TRUE(wait_for([&] { return a->broker().stats().reconnects >= 1; }, 6s));
+  const auto first = std::chrono::steady_clock::now();
+  ASSERT_TRUE(wait_for([&] { return a->broker().stats().reconnects >= 2; }, 6s));
+  EXPECT_LT(std::chrono::steady_clock::now() - first, 300ms);
+  EXPECT_TRUE(a->broker().connected());
+}
+
 TEST_F(RedisBroker, MalformedPubSubPayloadsAreCountedAndIgnored) {
   auto a = start_node();
   auto b = start_node();

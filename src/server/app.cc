@@ -1,6 +1,8 @@
 #include "server/app.h"
 
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -9,6 +11,7 @@
 
 #include "base/executor.h"
 #include "centrifuge/node.h"
+#include "centrifuge/session.h"
 #include "centrifuge/http_transports.h"
 #include "centrifuge/websocket_endpoint.h"
 #include "duplex/server.h"
@@ -42,6 +45,38 @@ const std::vector<std::uint64_t> latency_buckets_us = {50,    100,   250,    500
                                                        2500,  5000,  10000,  25000,  50000,
                                                        100000, 250000, 1000000};
 
+// The Redis subscriber link came back after a loss (redis_broker_options::on_pubsub_restored,
+// on the broker's loop thread): publications made meanwhile on other nodes never reached this
+// one, and if Redis restarted empty the channels' epochs changed. Every Centrifugo session is
+// disconnected with 3010 "insufficient state" (a reconnect code): the SDK reconnects and
+// resubscribes from its positions, so it gets what it missed (recovered) or learns that the
+// epoch changed (recovered false) — never a silent gap. The task posted per loop thread runs
+// before any publication that the new link delivers to that thread (the broker calls this after
+// sending its SUBSCRIBEs, and the hub posts deliveries FIFO to the same executors).
+//
+// Coarse for now: the hub offers no "these channels may have a gap" notice per subscription
+// yet (Centrifugo's per-channel answer is an unsubscribe 2500, as the slow-consumer drop path
+// sends), so sessions with no subscription reconnect too; nothing is done when no channel has a
+// local subscriber. Socket.IO, SSE and raw WebSocket subscribers are not told here.
+void announce_possible_gap(centrifuge::node& node) {
+  hub::channel_hub& hub = node.hub();
+  if (hub.channels().empty()) return;
+  spdlog::warn("broker: the Redis subscriber link was restored; Centrifugo clients are told to "
+               "reconnect and recover (3010 insufficient state)");
+  for (std::size_t i = 0; i < node.shard_count(); ++i) {
+    centrifuge::shard_state* st = &node.shard(i);
+    hub.shard_at(i).exec().post([st] {
+      // Copied out first: a disconnect changes the registry.
+      std::vector<std::weak_ptr<centrifuge::session>> all;
+      all.reserve(st->by_client.size());
+      for (const auto& [id, s] : st->by_client) all.push_back(s->weak_from_this());
+      for (const auto& w : all) {
+        if (auto s = w.lock()) s->disconnect(centrifuge::disconnects::insufficient_state);
+      }
+    });
+  }
+}
+
 }  // namespace
 
 struct app::impl {
@@ -60,6 +95,11 @@ struct app::impl {
     net::loop loop;
     std::unique_ptr<redis::redis_broker> broker;
     std::thread thread;
+    // Whom on_pubsub_restored (broker loop thread) tells: set once the node exists, cleared
+    // in ~app before the server's loops stop, so the callback never posts to a loop that is
+    // going away.
+    std::mutex tell_mu;
+    centrifuge::node* tell = nullptr;
   };
   std::unique_ptr<redis_side> redis;
   hub::broker* broker = &memory;
@@ -88,6 +128,10 @@ app::app(config cfg, std::string web_root) : impl_(std::make_unique<impl>()) {
 }
 
 app::~app() {
+  if (auto& r = impl_->redis) {
+    std::lock_guard lk(r->tell_mu);
+    r->tell = nullptr;
+  }
   if (impl_->srv) impl_->srv->stop();
   // The server's loops (which run hub and session tasks) end before the hub and node go.
   impl_->srv.reset();
@@ -125,6 +169,10 @@ std::error_code app::start(std::string& why) {
     d.redis = std::make_unique<impl::redis_side>();
     redis::redis_broker_options ro;
     ro.where = *where;
+    ro.on_pubsub_restored = [r = d.redis.get()] {
+      std::lock_guard lk(r->tell_mu);
+      if (r->tell != nullptr) announce_possible_gap(*r->tell);
+    };
     d.redis->broker = std::make_unique<redis::redis_broker>(d.redis->loop, ro);
     net::loop* l = &d.redis->loop;
     d.redis->thread = std::thread([l] { l->run(); });
@@ -164,6 +212,10 @@ std::error_code app::start(std::string& why) {
   histogram* lat = d.latency;
   no.observe_delivery_latency = [lat](std::uint64_t us) { lat->observe(us); };
   d.node = std::make_unique<centrifuge::node>(*d.hub, d.centrifuge_formats, d.auth.get(), no);
+  if (d.redis) {
+    std::lock_guard lk(d.redis->tell_mu);
+    d.redis->tell = d.node.get();
+  }
 
   api_options ao;
   ao.key = d.cfg.auth.api_key;

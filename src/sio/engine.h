@@ -32,6 +32,10 @@
 // what was queued goes over the WebSocket. After it, polls and POSTs for the session get 400
 // (as they do for a session that started on a WebSocket).
 //
+// Known limit: sessions (and their Socket.IO sockets) still open when the server's loops stop
+// are not freed (their frees are posted tasks that no longer run); a process exiting after
+// stop() does not care, a long-lived process that stops and restarts servers would leak them.
+//
 // Thread safety: construct and add_to() before the server listens. Each engine_socket and its
 // handler calls belong to the socket's owner thread.
 #pragma once
