@@ -8,12 +8,11 @@
 // told that the recovery was complete.
 //
 //   node redis_failover.mjs DUPLEX
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { connect as tcpConnect, createServer } from 'node:net';
 import { join } from 'node:path';
-import { bound, check, importPeer, peerMissing, requireExecutable, startListening } from './support.mjs';
+import { bound, check, importPeer, requireExecutable, withTimeout } from './support.mjs';
+import { api as apiOf, redisServer, sleep, startNode, until } from './redis_support.mjs';
 
 const { Centrifuge } = await importPeer('centrifuge');
 const { WebSocket } = await importPeer('ws');
@@ -21,25 +20,11 @@ const { io } = await importPeer('socket.io-client');
 const done = bound(60000);
 const duplex = requireExecutable(process.argv[2], 'duplex');
 
-const redisBin = ['/usr/bin/redis-server', 'redis-server'].find((b) => spawnSync(b, ['--version']).status === 0);
-if (!redisBin) peerMissing('redis-server (Debian redis-server)');
 
 const TOTAL = 1000;
 const KILL_AT = 500;  // A dies after this many publications
 const CH = 'failover';
 
-const freePort = () => new Promise((resolve) => {
-  const s = createServer();
-  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-});
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(cond, what, ms = 8000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) check(false, `timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 // A TCP proxy whose target can be switched: new connections go to the current target, open
 // ones stay where they are (they end when their node dies).
@@ -82,13 +67,8 @@ function tally(seqs) {
 
 // ---- redis-server and two nodes ----------------------------------------------------------------
 
-const redisPort = await freePort();
-const dir = mkdtempSync(join(tmpdir(), 'duplex-failover-'));
-const redis = spawn(redisBin, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '',
-  '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
-process.on('exit', () => redis.kill('SIGKILL'));
-await until(() => spawnSync('redis-cli', ['-p', String(redisPort), 'ping']).stdout?.toString().trim() === 'PONG',
-  'redis-server up', 10000);
+const redis = await redisServer('failover');
+const dir = redis.dir;
 
 // History for the whole run (the default namespace keeps 100).
 const configFile = join(dir, 'duplex.toml');
@@ -98,22 +78,10 @@ history_size = 2000
 history_ttl = "300s"
 `);
 const API_KEY = 'failover-key';
-async function startNode(name) {
-  const n = await startListening([duplex, 'serve', '--config', configFile, '--port', '0',
-    '--host', '127.0.0.1', '--threads', '2', '--api-key', API_KEY, '--broker', `redis://127.0.0.1:${redisPort}`]);
-  n.name = name;
-  n.base = `http://127.0.0.1:${n.port}`;
-  return n;
-}
-const A = await startNode('A');
-const B = await startNode('B');
-async function api(node, method, params) {
-  const r = await fetch(`${node.base}/api/${method}`, {
-    method: 'POST', headers: { 'X-API-Key': API_KEY }, body: JSON.stringify(params),
-    signal: AbortSignal.timeout(5000),
-  });
-  return { status: r.status, body: await r.json() };
-}
+const node = (name) => startNode(duplex, name, { brokerUrl: redis.url, apiKey: API_KEY, configFile });
+const A = await node('A');
+const B = await node('B');
+const api = (node, method, params) => apiOf(node, API_KEY, method, params);
 
 const px = await switchableProxy(A.port);
 
@@ -214,5 +182,5 @@ console.log('failover: SIGKILL of A midway, both clients recovered from B: 0 los
 cent.disconnect(); sio.close(); px.close();
 const bExit = await B.stop();
 check(bExit === 0, `node B exit code ${bExit}`);
-redis.kill('SIGTERM');
+await redis.stop();
 done();

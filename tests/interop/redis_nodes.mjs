@@ -5,12 +5,8 @@
 // one node is read through another.
 //
 //   node redis_nodes.mjs DUPLEX
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { bound, check, importPeer, peerMissing, requireExecutable, startListening, withTimeout } from './support.mjs';
+import { bound, check, importPeer, requireExecutable, withTimeout } from './support.mjs';
+import { api as apiOf, redisServer, sleep, startNode, until } from './redis_support.mjs';
 
 const { Centrifuge } = await importPeer('centrifuge');
 const { WebSocket } = await importPeer('ws');
@@ -19,48 +15,19 @@ const { EventSource } = await importPeer('eventsource');
 const done = bound(60000);
 const duplex = requireExecutable(process.argv[2], 'duplex');
 
-const redisBin = ['/usr/bin/redis-server', 'redis-server'].find((b) => spawnSync(b, ['--version']).status === 0);
-if (!redisBin) peerMissing('redis-server (Debian redis-server)');
 
-const freePort = () => new Promise((resolve) => {
-  const s = createServer();
-  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-});
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(cond, what, ms = 8000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) check(false, `timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 // ---- redis-server and three nodes ------------------------------------------------------------
 
-const redisPort = await freePort();
-const redisDir = mkdtempSync(join(tmpdir(), 'duplex-redis-'));
-const redis = spawn(redisBin, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '',
-  '--appendonly', 'no', '--dir', redisDir], { stdio: ['ignore', 'ignore', 'inherit'] });
-process.on('exit', () => redis.kill('SIGKILL'));
-await until(() => spawnSync('redis-cli', ['-p', String(redisPort), 'ping']).stdout?.toString().trim() === 'PONG',
-  'redis-server up', 10000);
+const redis = await redisServer('redis');
 
 const API_KEY = 'nodes-key';
 const nodes = [];
 for (const name of ['A', 'B', 'C']) {
-  const n = await startListening([duplex, 'serve', '--port', '0', '--host', '127.0.0.1', '--threads', '2',
-    '--api-key', API_KEY, '--broker', `redis://127.0.0.1:${redisPort}`]);
-  n.name = name;
-  n.base = `http://127.0.0.1:${n.port}`;
-  nodes.push(n);
+  nodes.push(await startNode(duplex, name, { brokerUrl: redis.url, apiKey: API_KEY }));
 }
 const [A, B, C] = nodes;
-async function api(node, method, params) {
-  const r = await fetch(`${node.base}/api/${method}`, {
-    method: 'POST', headers: { 'X-API-Key': API_KEY }, body: JSON.stringify(params),
-  });
-  return { status: r.status, body: await r.json() };
-}
+const api = (node, method, params) => apiOf(node, API_KEY, method, params);
 
 // ---- one client per protocol, one node each ----------------------------------------------------
 
@@ -117,6 +84,6 @@ for (const n of nodes) {
   const code = await n.stop();
   check(code === 0, `node ${n.name} exit code ${code}`);
 }
-redis.kill('SIGTERM');
+await redis.stop();
 console.log('stop: nodes exit 0');
 done();

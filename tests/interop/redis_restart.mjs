@@ -11,12 +11,10 @@
 //    behind that notice — never a silent gap.
 //
 //   node redis_restart.mjs DUPLEX
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bound, check, importPeer, peerMissing, requireExecutable, startListening, withTimeout } from './support.mjs';
+import { bound, check, importPeer, requireExecutable, withTimeout } from './support.mjs';
+import { api as apiOf, redisServer, sleep, startNode, until } from './redis_support.mjs';
 
 const { Centrifuge } = await importPeer('centrifuge');
 const { WebSocket } = await importPeer('ws');
@@ -24,45 +22,16 @@ const { io } = await importPeer('socket.io-client');
 const done = bound(60000);
 const duplex = requireExecutable(process.argv[2], 'duplex');
 
-const redisBin = ['/usr/bin/redis-server', 'redis-server'].find((b) => spawnSync(b, ['--version']).status === 0);
-if (!redisBin) peerMissing('redis-server (Debian redis-server)');
 
 const CH = 'restart';
 const BEFORE = 20;  // publications before the restart
 const AFTER = 60;   // publications after it (sequence numbers continue)
 
-const freePort = () => new Promise((resolve) => {
-  const s = createServer();
-  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-});
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(cond, what, ms = 8000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) check(false, `timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 // ---- redis-server (restartable on one port) and two nodes ---------------------------------------
 
-const redisPort = await freePort();
-const dir = mkdtempSync(join(tmpdir(), 'duplex-restart-'));
-let redis = null;
-const redisPing = () => spawnSync('redis-cli', ['-p', String(redisPort), 'ping']).stdout?.toString().trim() === 'PONG';
-async function startRedis() {
-  redis = spawn(redisBin, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '',
-    '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
-  await until(redisPing, 'redis-server up', 10000);
-}
-async function stopRedis() {
-  const exited = new Promise((r) => redis.once('exit', r));
-  redis.kill('SIGTERM');
-  await withTimeout(exited, 10000, 'redis-server exit after SIGTERM');
-  redis = null;
-}
-process.on('exit', () => { if (redis) redis.kill('SIGKILL'); });
-await startRedis();
+const redis = await redisServer('restart');
+const dir = redis.dir;
 
 const configFile = join(dir, 'duplex.toml');
 writeFileSync(configFile, `
@@ -71,22 +40,10 @@ history_size = 2000
 history_ttl = "300s"
 `);
 const API_KEY = 'restart-key';
-async function startNode(name) {
-  const n = await startListening([duplex, 'serve', '--config', configFile, '--port', '0',
-    '--host', '127.0.0.1', '--threads', '2', '--api-key', API_KEY, '--broker', `redis://127.0.0.1:${redisPort}`]);
-  n.name = name;
-  n.base = `http://127.0.0.1:${n.port}`;
-  return n;
-}
-const A = await startNode('A');
-const B = await startNode('B');
-async function api(node, method, params) {
-  const r = await fetch(`${node.base}/api/${method}`, {
-    method: 'POST', headers: { 'X-API-Key': API_KEY }, body: JSON.stringify(params),
-    signal: AbortSignal.timeout(10000),
-  });
-  return { status: r.status, body: await r.json() };
-}
+const node = (name) => startNode(duplex, name, { brokerUrl: redis.url, apiKey: API_KEY, configFile });
+const A = await node('A');
+const B = await node('B');
+const api = (node, method, params) => apiOf(node, API_KEY, method, params);
 
 // ---- clients: an SDK on each node, Socket.IO on A ------------------------------------------------
 
@@ -139,7 +96,7 @@ console.log(`before: ${BEFORE} publications through A and B reached both SDK cli
 
 // ---- outage: redis-server stopped ------------------------------------------------------------------
 
-await stopRedis();
+await redis.stop();
 const outageStart = Date.now();
 const failures = [];
 for (let i = 0; i < 3; ++i) {
@@ -172,7 +129,7 @@ console.log(`outage: API publish failed at once on both nodes (max ${Math.max(..
 
 // ---- restart: empty Redis on the same port; publications go on as soon as a node accepts them ---
 
-await startRedis();
+await redis.start();
 const restartedAt = Date.now();
 let epoch1 = '';
 let firstOffset = 0;
@@ -249,5 +206,5 @@ for (const n of [A, B]) {
   const code = await n.stop();
   check(code === 0, `node ${n.name} exit code ${code}`);
 }
-await stopRedis();
+await redis.stop();
 done();
