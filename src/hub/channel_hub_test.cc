@@ -196,6 +196,59 @@ TEST_F(ChannelHub, PublicationsDuringSubscribeAreHeldAndDeduplicated) {
   EXPECT_EQ(offsets, (std::vector<std::uint64_t>{3}));  // 2 is covered by the reply
 }
 
+// A broker may hand a live publication over after its history reply already covered it (the
+// Redis broker reads the reply and the live message on two connections, in either order). The
+// subscriber is fenced until live delivery passes the position: the late copy is dropped.
+TEST_F(ChannelHub, LateLivePublicationsCoveredByTheReplyAreDropped) {
+  recording_subscriber a(json_, "a"), b(json_, "b");
+  EXPECT_EQ(subscribe(0, b, "chat:1").err, error::ok);  // already live: never fenced
+  publish("chat:1", "m1");
+  const std::string epoch = publish("chat:1", "m2").position.epoch;
+  const subscribe_result r = subscribe(0, a, "chat:1", credential::anonymous, stream_position{1, epoch});
+  ASSERT_EQ(r.err, error::ok);
+  ASSERT_EQ(r.position.offset, 2u);
+  ASSERT_EQ(r.publications.size(), 1u);  // m2 recovered
+  auto late = [&](std::uint64_t offset, std::string epoch) {
+    publication pub;
+    pub.channel = "chat:1";
+    pub.data = shared_payload::copy_of("late");
+    pub.offset = offset;
+    pub.epoch = std::move(epoch);
+    hub_->shard_at(0).dispatch(std::make_shared<const delivery>(push_kind::publication, pub, formats_));
+  };
+  auto offsets = [](const recording_subscriber& s) {
+    std::vector<std::uint64_t> out;
+    for (const auto& g : s.got) {
+      if (g.kind == push_kind::publication) out.push_back(g.offset);
+    }
+    return out;
+  };
+  late(2, r.position.epoch);     // m2 again, after the reply: covered, dropped for a
+  late(1, r.position.epoch);
+  publish("chat:1", "m3");       // beyond the position: delivered, the fence comes down
+  late(2, r.position.epoch);     // no fence any more: a (misbehaving) broker's copy goes through
+  EXPECT_TRUE(r.recovered);
+  EXPECT_EQ(offsets(a), (std::vector<std::uint64_t>{3, 2}));
+  EXPECT_EQ(offsets(b), (std::vector<std::uint64_t>{1, 2, 2, 1, 3, 2}));
+
+  // A publication of another epoch (history lost meanwhile) lowers the fence at once.
+  recording_subscriber c(json_, "c");
+  const subscribe_result rc = subscribe(1, c, "chat:1");
+  ASSERT_EQ(rc.position.offset, 3u);
+  publication pub;
+  pub.channel = "chat:1";
+  pub.data = shared_payload::copy_of("new epoch");
+  pub.offset = 1;
+  pub.epoch = "other";
+  hub_->shard_at(1).dispatch(std::make_shared<const delivery>(push_kind::publication, pub, formats_));
+  EXPECT_EQ(offsets(c), (std::vector<std::uint64_t>{1}));
+  // Unsubscribing while fenced leaves nothing behind.
+  recording_subscriber d(json_, "d");
+  ASSERT_EQ(subscribe(1, d, "chat:1").err, error::ok);
+  EXPECT_EQ(hub_->shard_at(1).unsubscribe(d, "chat:1"), error::ok);
+  EXPECT_EQ(hub_->shard_at(1).unsubscribe(d, "chat:1"), error::not_subscribed);
+}
+
 TEST_F(ChannelHub, UnsubscribeBeforeCompletionDropsTheCallback) {
   recording_subscriber a(json_, "a");
   bool called = false;

@@ -143,16 +143,39 @@ void shard::finish(std::uint64_t id, subscribe_result r) {
   }
   // Hand over what arrived meanwhile, minus what the reply already covered (offsets up to the
   // position it reported). The subscriber may unsubscribe from inside any of these calls.
+  bool caught_up = top.offset == 0;  // no history: nothing to fence
   for (const delivery_ptr& d : p.held) {
-    if (!holds(*s, p.channel)) break;
+    if (!holds(*s, p.channel)) return;
     const publication& pub = d->pub();
-    if (d->kind() == push_kind::publication && pub.offset != 0 && pub.epoch == top.epoch &&
-        pub.offset <= top.offset) {
-      continue;
+    if (d->kind() == push_kind::publication && pub.offset != 0) {
+      if (pub.epoch == top.epoch && pub.offset <= top.offset) continue;
+      caught_up = true;
     }
     ++counters_.deliveries;
     s->deliver(*d);
   }
+  if (caught_up) return;
+  // Live delivery has not reached the position yet: fence until it does.
+  cit = channels_.find(p.channel);
+  if (cit == channels_.end()) return;
+  for (slot& x : cit->second.slots) {
+    if (x.sub != s) continue;
+    x.pending_id = id;
+    fences_.emplace(id, fence{top.epoch, top.offset});
+    return;
+  }
+}
+
+bool shard::fenced(slot& x, const delivery& d) {
+  auto fit = fences_.find(x.pending_id);
+  if (fit != fences_.end()) {
+    const publication& pub = d.pub();
+    if (d.kind() != push_kind::publication || pub.offset == 0) return false;  // join, leave
+    if (pub.epoch == fit->second.epoch && pub.offset <= fit->second.offset) return true;
+    fences_.erase(fit);  // live delivery caught up with the position
+  }
+  x.pending_id = 0;
+  return false;
 }
 
 shared_payload shard::remove_slot(channel_map::iterator it, subscriber& s) {
@@ -183,6 +206,7 @@ error shard::unsubscribe(subscriber& s, std::string_view channel) {
 
   const namespace_options* opts = it->second.opts;
   const std::string name = it->first;  // `it` may be erased below
+  if (sit->pending_id != 0 && fences_.erase(sit->pending_id) != 0) sit->pending_id = 0;
   if (sit->pending_id != 0) {
     const bool presence_added = pending_[sit->pending_id].presence_added;
     pending_.erase(sit->pending_id);  // done is dropped, per the contract
@@ -227,8 +251,11 @@ void shard::dispatch(const delivery_ptr& dp) {
     if (x.sub == nullptr) continue;
     if (x.pending_id != 0) {
       auto pit = pending_.find(x.pending_id);
-      if (pit != pending_.end()) pit->second.held.push_back(dp);
-      continue;
+      if (pit != pending_.end()) {
+        pit->second.held.push_back(dp);
+        continue;
+      }
+      if (fenced(x, d)) continue;
     }
     ++counters_.deliveries;
     x.sub->deliver(d);

@@ -74,8 +74,11 @@ class shard {
   // (always later, posted on this thread; never inline) and publishes the join event.
   // Publications that arrive while the subscribe is in flight are held and delivered right
   // after done, minus those already covered by result.position (so a recovered client sees
-  // each offset once, in order). If unsubscribe(s, channel) runs before completion, done is
-  // never called.
+  // each offset once, in order). A broker may also hand over live publications covered by the
+  // position *after* its history reply (Redis: the reply and the live message come on two
+  // connections, read in either order), so until a live publication beyond the position
+  // arrives, the subscriber is fenced: covered offsets of that epoch are dropped for it.
+  // If unsubscribe(s, channel) runs before completion, done is never called.
   void subscribe(subscriber& s, const subscribe_request& req, callback<subscribe_result> done);
 
   // Removes the subscription at once (no more deliveries after this returns), then removes
@@ -98,7 +101,9 @@ class shard {
   struct slot {
     subscriber* sub;               // nullptr: removed while the list was being iterated
     shared_payload chan_info;
-    std::uint64_t pending_id = 0;  // != 0 while the subscribe is in flight
+    // != 0 while the subscribe is in flight (an entry in pending_), then while the fence is
+    // up (an entry in fences_).
+    std::uint64_t pending_id = 0;
   };
   struct local_channel {
     std::vector<slot> slots;
@@ -115,6 +120,11 @@ class shard {
     std::vector<delivery_ptr> held;  // pushes that arrived before done ran
     bool presence_added = false;
   };
+  // Live publications of `epoch` at or below `offset` are already covered for one slot.
+  struct fence {
+    std::string epoch;
+    std::uint64_t offset = 0;
+  };
   struct string_hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept {
@@ -126,6 +136,9 @@ class shard {
   void fail_now(callback<subscribe_result> done, error e, channel_error why = channel_error::ok);
   void step_history(std::uint64_t id);
   void finish(std::uint64_t id, subscribe_result r);
+  // For a slot whose pending_id is not in pending_: true when the fence covers d (skip it);
+  // lowers the fence once a publication beyond it (or of another epoch) arrives.
+  bool fenced(slot& x, const delivery& d);
   // Drops s from the channel's list and the directory; returns its chan_info.
   shared_payload remove_slot(channel_map::iterator it, subscriber& s);
   bool holds(const subscriber& s, std::string_view channel) const;
@@ -136,6 +149,7 @@ class shard {
   executor* ex_;
   channel_map channels_;
   std::unordered_map<std::uint64_t, pending_subscribe> pending_;
+  std::unordered_map<std::uint64_t, fence> fences_;
   std::uint64_t next_pending_ = 0;
   const local_channel* iterating_ = nullptr;  // the list dispatch() is walking
   shard_counters counters_;
