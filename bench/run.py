@@ -6,9 +6,11 @@ floor server.
                  [--scenarios echo|fanout|sio|all|NAME,...]
 
 Three families of scenarios: echo (our echo_server against the echo peers), fan-out (`duplex
-serve` against the Node `ws` broadcast peer, and `duplex serve` delivering over SSE and
-HTTP-streaming next to its WebSocket) and Socket.IO (examples/sio_showcase against Node's
-socket.io 4.8: echo with acks, room broadcast, idle sockets). Builds what it needs (the release
+serve` against the Node `ws` broadcast peer, `duplex serve` delivering over SSE and
+HTTP-streaming next to its WebSocket, and across nodes through Redis: `duplex-redis1`,
+`duplex-redis2`) and Socket.IO (examples/sio_showcase against Node's socket.io 4.8: echo with
+acks, room broadcast, idle sockets). Plus `redis_links` (not in `all`): bench/redis_link_bench,
+one shared Redis broker against one per loop thread. Builds what it needs (the release
 preset for our binaries; bench/ standalone for the load generator and the peers unless the
 release tree already has them), then for every scenario measures every server that applies in
 the same run, interleaved (the server order rotates each repetition), each on a fresh process
@@ -22,6 +24,7 @@ import resource
 import select
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -31,8 +34,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 
-SERVERS = ["duplex", "duplex-history", "duplex-sse", "duplex-http-stream", "floor", "beast", "node",
-           "duplex-sio", "node-sio"]
+SERVERS = ["duplex", "duplex-history", "duplex-sse", "duplex-http-stream", "duplex-redis1",
+           "duplex-redis2", "floor", "beast", "node", "duplex-sio", "node-sio"]
 # Which servers take part in which family. Echo: `duplex` is examples/echo_server, `node` the
 # ws echo peer. Fan-out: `duplex` is `duplex serve` with history, presence and join/leave off
 # (pure fan-out), `duplex-history` the same with the default namespace's history (100
@@ -42,12 +45,20 @@ SERVERS = ["duplex", "duplex-history", "duplex-sse", "duplex-http-stream", "floo
 # per channel) instead of the WebSocket; the publisher is the same WebSocket client. They take
 # part in the fan-out scenarios, not in subscribed_idle (the generator opens idle subscribed
 # connections over WebSocket only).
+# Cross-node (issue 7): `duplex-redis1` is one `duplex serve` with `--broker redis://` (the
+# `duplex` config: every publication goes out to Redis and comes back on the node's subscriber
+# link); `duplex-redis2` is two of them on the same Redis: the subscribers on node B, the
+# publisher connection (a Centrifugo client's `publish` command, as for `duplex`) on node A, so
+# every delivery crossed Redis. run.py starts its own redis-server per measurement. They take
+# part in the fan-out scenarios only.
 # Socket.IO: `duplex-sio` is examples/sio_showcase --threads 1, `node-sio` the socket.io peer
 # (bench/peers/sio_server.js, socket.io pinned in bench/peers/package.json); same event contract.
 FAMILY_SERVERS = {
     "echo": ["duplex", "floor", "beast", "node"],
-    "fanout": ["duplex", "duplex-history", "duplex-sse", "duplex-http-stream", "node"],
+    "fanout": ["duplex", "duplex-history", "duplex-sse", "duplex-http-stream", "duplex-redis1",
+               "duplex-redis2", "node"],
     "sio": ["duplex-sio", "node-sio"],
+    "redis": [],  # redis_links runs bench/redis_link_bench, no server (run_redis_links)
 }
 # The server whose row the ×ours columns divide by, per family.
 OURS = {"echo": "duplex", "fanout": "duplex", "sio": "duplex-sio"}
@@ -59,6 +70,8 @@ STREAM_SERVERS = {
 # `duplex serve --token-secret` of `duplex-http-stream`; the generator signs its subscribers'
 # connection tokens (HS256) with it.
 TOKEN_SECRET = "duplex-bench-token-secret"
+# Fan-out servers on a Redis broker: how many `duplex serve` nodes share the Redis.
+REDIS_SERVERS = {"duplex-redis1": 1, "duplex-redis2": 2}
 # name -> (label, kind, loadgen arguments). Echo fixed-rate scenarios get --rate/--burst from
 # the options; fan-out ones carry their own fixed rate (publications/s) below.
 SCENARIOS = {
@@ -75,6 +88,8 @@ SCENARIOS = {
                       ["--sio", "-c", "1000", "-k", "1", "-s", "64"]),
     # Spread over 127.0.0.1-5 (2,000 sockets per source address).
     "sio_idle": ("idle sockets", "idle", ["--sio", "--sources", "5"]),
+    # One shared redis_broker vs one per loop thread (bench/redis_link_bench.cc).
+    "redis_links": ("Redis connections: shared vs per loop thread", "redis_links", []),
 }
 SIO_SCENARIOS = ("sio_echo", "sio_broadcast", "sio_idle")
 # Fixed offered rates of the fan-out scenarios, publications/s: 1,000,000 deliveries/s each.
@@ -86,6 +101,11 @@ GROUPS = {
     "sio": list(SIO_SCENARIOS),
 }
 GROUPS["all"] = GROUPS["echo"] + GROUPS["fanout"] + GROUPS["sio"]
+# Cross-node fan-out (issue 7): the fan-out scenarios; pair with
+# --servers duplex,duplex-redis1,duplex-redis2.
+GROUPS["xnode"] = ["fanout1x10k", "fanout100x100"]
+# Not a server scenario: bench/redis_link_bench against run.py's redis-server (see below).
+REDIS_LINKS = "redis_links"
 # Channel options of `duplex serve` for the fan-out servers (server/config.h keys). Every
 # channel of the runs is in the default namespace; presence and join/leave stay off in both
 # (with join/leave on, 10,000 subscribers of one channel cost 50 million join pushes at setup).
@@ -110,6 +130,8 @@ publish = "anonymous"
 
 
 def family(scenario):
+    if scenario == REDIS_LINKS:
+        return "redis"
     if scenario in SIO_SCENARIOS:
         return "sio"
     return "echo" if SCENARIOS[scenario][1] in ("echo", "idle") else "fanout"
@@ -171,7 +193,17 @@ def build(args, scenarios):
     bins["loadgen"] = os.path.join(bench_dir, "duplex_loadgen")
     bins["floor"] = os.path.join(bench_dir, "floor_server")
     bins["beast"] = os.path.join(bench_dir, "beast_echo_server")
+    if "redis" in families:
+        if not in_release:
+            sys.exit("run.py: redis_links needs the release tree's bench/ (cmake --preset release "
+                     "adds it): redis_link_bench links the Redis broker")
+        if not args.no_build and run(["cmake", "--build", release, "-j", "2", "--target",
+                                      "redis_link_bench"]).returncode:
+            sys.exit("run.py: building redis_link_bench failed")
+        bins["redis_link_bench"] = os.path.join(bench_dir, "redis_link_bench")
     needed = {"loadgen"}
+    if "redis" in families:
+        needed.add("redis_link_bench")
     if "echo" in families:
         needed |= {"duplex", "floor", "beast"}
     if "fanout" in families:
@@ -198,7 +230,7 @@ def node_peers(servers, scenarios):
         sys.exit("run.py: `npm ci` in bench/peers failed (the socket.io peer needs it)")
 
 
-def server_cmd(name, bins, fam, workdir):
+def server_cmd(name, bins, fam, workdir, broker=None):
     if fam == "sio":
         if name == "duplex-sio":
             return [bins["sio_showcase"], "--port", "0", "--threads", "1"]
@@ -206,15 +238,16 @@ def server_cmd(name, bins, fam, workdir):
             return ["node", os.path.join(PEERS, "sio_server.js"), "--port", "0"]
         raise ValueError(name)
     if fam == "fanout":
-        config = "duplex" if name in STREAM_SERVERS else name
+        config = "duplex" if name in STREAM_SERVERS or name in REDIS_SERVERS else name
         if config in DUPLEX_CONFIGS:
             cfg = os.path.join(workdir, f"{config}.toml")
             with open(cfg, "w") as f:
                 f.write(DUPLEX_CONFIGS[config])
             token = ["--token-secret", TOKEN_SECRET] if name == "duplex-http-stream" else []
+            via = ["--broker", broker] if broker else []
             return [bins["duplex_serve"], "serve", "--host", "127.0.0.1", "--port", "0",
                     "--threads", "1", "--api-key", "bench", "--log-level", "warn",
-                    "--config", cfg] + token
+                    "--config", cfg] + token + via
         if name == "node":
             return ["node", os.path.join(BENCH, "peers", "ws_broadcast_server.js"), "--port", "0"]
         raise ValueError(name)
@@ -240,10 +273,10 @@ def raise_nofile():
 class Server:
     """A server process pinned to `core`; its pid is the server's (taskset execs it)."""
 
-    def __init__(self, name, bins, core, fam="echo", workdir=None):
+    def __init__(self, name, bins, core, fam="echo", workdir=None, broker=None):
         self.name = name
         self.proc = subprocess.Popen(["taskset", "-c", str(core)] +
-                                     server_cmd(name, bins, fam, workdir),
+                                     server_cmd(name, bins, fam, workdir, broker),
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      preexec_fn=raise_nofile)
         self.port = None
@@ -276,9 +309,114 @@ class Server:
         return self.proc.returncode, err
 
 
-def loadgen(bins, core, server, args_list, timeout):
+def free_port():
+    """A TCP port nobody listens on now (the kernel's pick for port 0)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def redis_command(port, *args, timeout=5.0):
+    """One command on a fresh connection (RESP); returns the reply: str for simple and bulk
+    strings, int for integers; raises RuntimeError on an error reply or a closed link."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        out = f"*{len(args)}\r\n".encode()
+        for a in args:
+            a = str(a).encode()
+            out += b"$%d\r\n%s\r\n" % (len(a), a)
+        s.sendall(out)
+        data = b""
+
+        def need(n):
+            nonlocal data
+            while len(data) < n:
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise RuntimeError("redis closed the connection")
+                data += chunk
+        while b"\r\n" not in data:
+            need(len(data) + 1)
+        head, _, rest = data.partition(b"\r\n")
+        kind, body = head[:1], head[1:].decode()
+        if kind == b"+":
+            return body
+        if kind == b":":
+            return int(body)
+        if kind == b"-":
+            raise RuntimeError("redis: " + body)
+        if kind == b"$":
+            n = int(body)
+            data = rest
+            need(n)
+            return data[:n].decode()
+        raise RuntimeError(f"redis: unexpected reply {head[:40]!r}")
+
+
+def redis_commandstats(port):
+    """{command: calls} from INFO commandstats (our own INFO calls left out)."""
+    calls = {}
+    for line in redis_command(port, "INFO", "commandstats").splitlines():
+        if line.startswith("cmdstat_"):
+            name, _, fields = line[len("cmdstat_"):].partition(":")
+            for f in fields.split(","):
+                if f.startswith("calls="):
+                    calls[name] = int(f[len("calls="):])
+    calls.pop("info", None)
+    return calls
+
+
+class RedisServer:
+    """Debian's redis-server on a free port of 127.0.0.1, pinned to `core`, no persistence, in
+    `workdir`. Bench-only: CI never starts it (the broker's own tests start theirs)."""
+
+    def __init__(self, core, workdir):
+        binary = shutil.which("redis-server")
+        if not binary:
+            raise RuntimeError("redis-server is not on PATH (Debian package redis-server)")
+        for _ in range(5):
+            self.port = free_port()
+            self.proc = subprocess.Popen(
+                ["taskset", "-c", str(core), binary, "--port", str(self.port), "--bind",
+                 "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir,
+                 "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                try:
+                    if redis_command(self.port, "PING", timeout=0.5) == "PONG":
+                        return
+                except (OSError, RuntimeError):
+                    time.sleep(0.02)
+            self.stop()  # the port was taken meanwhile, or it did not start: another port
+        raise RuntimeError("redis-server did not start")
+
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+    def wait_clients(self, n, timeout=10):
+        """Until `n` clients besides the asking one are connected (each node: two links)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            info = redis_command(self.port, "INFO", "clients")
+            for line in info.splitlines():
+                if line.startswith("connected_clients:") and int(line.split(":")[1]) - 1 >= n:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError(f"the nodes did not connect to Redis ({n} links expected)")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def loadgen(bins, core, server, args_list, timeout, extra=()):
     cmd = ["taskset", "-c", str(core), bins["loadgen"]] + args_list + \
-        ["--port", str(server.port), "--server-pid", str(server.proc.pid)]
+        ["--port", str(server.port), "--server-pid", str(server.proc.pid)] + list(extra)
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -298,6 +436,8 @@ def loadgen(bins, core, server, args_list, timeout):
 def measure(name, scenario, bins, args):
     """One fresh server process, the scenario's runs against it; returns a dict of figures."""
     kind = SCENARIOS[scenario][1]
+    if name in REDIS_SERVERS:
+        return measure_cross_node(name, scenario, bins, args)
     srv = Server(name, bins, args.server_core, family(scenario), args.workdir)
     raw = ["--raw"] if name == "node" and kind in ("fanout", "subscribed") else []
     transport = STREAM_SERVERS.get(name, []) + (["--hmac-secret", TOKEN_SECRET]
@@ -345,6 +485,71 @@ def measure(name, scenario, bins, args):
     return out
 
 
+def measure_cross_node(name, scenario, bins, args):
+    """A fan-out scenario on `duplex serve` nodes sharing a fresh redis-server: the subscribers
+    on the last node (B), the publisher on the first (A; the same node for one). The figures
+    are the loadgen's, plus per run: the publisher's node's CPU added to the server's (all nodes
+    together), Redis's CPU and RSS apart, and Redis commands per publication (INFO commandstats
+    over the loadgen run / publications sent)."""
+    redis = RedisServer(args.redis_core, args.workdir)
+    nodes = []
+    out = {}
+    try:
+        for _ in range(REDIS_SERVERS[name]):
+            nodes.append(Server(name, bins, args.server_core, "fanout", args.workdir, redis.url()))
+        redis.wait_clients(2 * len(nodes))
+        sub, pub = nodes[-1], nodes[0]
+        extra = ["--also-pid", str(redis.proc.pid)]
+        if pub is not sub:
+            extra = ["--pub-port", str(pub.port), "--also-pid", str(pub.proc.pid),
+                     str(redis.proc.pid)]
+        common = ["fanout"] + SCENARIOS[scenario][2] + \
+            ["-t", str(args.seconds), "--warmup", str(args.warmup), "--window", str(args.window)]
+        to = args.seconds + args.warmup + 150
+        for part, rate in (("fixed", ["--rate", str(FANOUT_RATE[scenario])]), ("max", [])):
+            before = redis_commandstats(redis.port)
+            r = loadgen(bins, args.gen_core, sub, common + rate, to, extra)
+            after = redis_commandstats(redis.port)
+            calls = {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+            r["redis_calls"] = calls
+            if r.get("total_published"):
+                r["redis_calls_per_pub"] = sum(calls.values()) / r["total_published"]
+            also = r.get("also") or []
+            if len(also) == 2 and r.get("server_cpu_us_per_delivery", -1) >= 0 and \
+                    also[0]["cpu_us_per_delivery"] >= 0:
+                # The table's server CPU: all nodes. Node B's own stays in the JSON.
+                r["node_b_cpu_us_per_delivery"] = r["server_cpu_us_per_delivery"]
+                r["node_a_cpu_us_per_delivery"] = also[0]["cpu_us_per_delivery"]
+                r["server_cpu_us_per_delivery"] += also[0]["cpu_us_per_delivery"]
+                r["node_a_rss_bytes"] = also[0]["rss_bytes"]
+            if r.get("server_cpu_percent", -1) >= 0 and all(a["cpu_percent"] >= 0 for a in also):
+                r["all_cpu_percent"] = r["server_cpu_percent"] + sum(a["cpu_percent"] for a in also)
+            if also:
+                r["redis_cpu_us_per_delivery"] = also[-1]["cpu_us_per_delivery"]
+                r["redis_cpu_percent"] = also[-1]["cpu_percent"]
+                r["redis_rss_bytes"] = also[-1]["rss_bytes"]
+            out[part] = r
+        for n in nodes:
+            if not n.alive():
+                out["crash"] = f"{name} node exited with {n.proc.returncode}"
+        if redis.proc.poll() is not None:
+            out["crash"] = f"redis-server exited with {redis.proc.returncode}"
+    finally:
+        for n in nodes:
+            rc, err = n.stop()
+            if out.get("crash"):
+                out["crash"] += ": " + err[-500:]
+        redis.stop()
+    for k, r in out.items():
+        if isinstance(r, dict):
+            log(f"  {name:6} {scenario:8} {k:5}: {r.get('summary') or r.get('error')}; Redis "
+                f"{r.get('redis_calls_per_pub', float('nan')):.2f} commands/publication "
+                f"{r.get('redis_calls')}")
+            if r.get("error"):
+                log(f"    FAILED: {r['error']}\n    reproduce: {r['cmd']}")
+    return out
+
+
 def median(values):
     values = [v for v in values if v is not None and v >= 0]
     return statistics.median(values) if values else None
@@ -367,7 +572,8 @@ def ratio(v, ours):
 def applicable(scenario, servers):
     """The servers of `servers` that take part in `scenario`, in the given order."""
     return [s for s in servers if s in FAMILY_SERVERS[family(scenario)] and
-            not (s in STREAM_SERVERS and SCENARIOS[scenario][1] == "subscribed")]
+            not ((s in STREAM_SERVERS or s in REDIS_SERVERS) and
+                 SCENARIOS[scenario][1] == "subscribed")]
 
 
 def summarize(results, servers, scenarios):
@@ -398,7 +604,17 @@ def summarize(results, servers, scenarios):
                          srv_pct_max=get("max", "server_cpu_percent"),
                          gen=get("fixed", "gen_cpu_percent"), gen_max=get("max", "gen_cpu_percent"),
                          lost=sum(r[part].get("lost", 0) for r in reps for part in ("fixed", "max")
-                                  if part in r))
+                                  if part in r),
+                         rss_b=get("max", "server_rss_bytes"), rss_a=get("max", "node_a_rss_bytes"),
+                         rss_redis=get("max", "redis_rss_bytes"),
+                         redis_cmds=get("fixed", "redis_calls_per_pub"),
+                         redis_cmds_max=get("max", "redis_calls_per_pub"),
+                         redis_cpu=get("fixed", "redis_cpu_us_per_delivery"),
+                         redis_cpu_max=get("max", "redis_cpu_us_per_delivery"),
+                         redis_pct_max=get("max", "redis_cpu_percent"),
+                         all_pct_max=get("max", "all_cpu_percent"),
+                         node_a_cpu_max=get("max", "node_a_cpu_us_per_delivery"),
+                         node_b_cpu_max=get("max", "node_b_cpu_us_per_delivery"))
             else:
                 m.update(cpu=get("fixed", "server_cpu_us_per_msg"),
                          cpu_max=get("max", "server_cpu_us_per_msg"),
@@ -480,6 +696,99 @@ def print_fanout_table(med, servers, scenarios, args):
             print(f"| {name} | {label}{fail} | " + " | ".join(cells) + " |")
 
 
+def print_cross_node_table(med, servers, scenarios, args):
+    """Cross-node fan-out (issue 7): what the fan-out table does not show, per server of the
+    Redis rows and the 1-node `duplex` row: Redis's share and memory per process."""
+    shown = [s for s in servers if s == "duplex" or s in REDIS_SERVERS]
+    if not any(s in REDIS_SERVERS for s in shown):
+        return
+    print("\n| server | scenario | deliveries/s @max | ×ours | p50 / p99 µs @rate | nodes' CPU "
+          "µs/delivery @max (A + B) | Redis CPU µs/delivery @rate / @max | Redis CPU % @max "
+          "| Redis commands / publication @rate / @max | RSS MB: subscribers' node / publisher's "
+          "node / Redis | server-side CPU % @max (nodes + Redis) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    mb = lambda v: "—" if v is None else f"{v / 1e6:.1f}"
+    for sc in scenarios:
+        if SCENARIOS[sc][1] != "fanout":
+            continue
+        ours = med.get((sc, "duplex"), {})
+        for name in applicable(sc, shown):
+            m = med[(sc, name)]
+            fail = f" **{m['failed']} failed**" if m["failed"] else ""
+            split = ""
+            if m.get("node_a_cpu_max") is not None and m.get("node_b_cpu_max") is not None:
+                split = f" ({fmt(m['node_a_cpu_max'], 3)} + {fmt(m['node_b_cpu_max'], 3)})"
+            redis = name in REDIS_SERVERS
+            rss = mb(m["rss_b"]) + (
+                f" / {mb(m['rss_a']) if m['rss_a'] is not None else 'same'} / {mb(m['rss_redis'])}"
+                if redis else "")
+            cells = [fmt(m["rate_max"], 0), ratio(m["rate_max"], ours.get("rate_max")),
+                     f"{fmt(m['p50'], 0)} / {fmt(m['p99'], 0)}", fmt(m["cpu_max"], 3) + split,
+                     f"{fmt(m['redis_cpu'], 3)} / {fmt(m['redis_cpu_max'], 3)}" if redis else "",
+                     fmt(m["redis_pct_max"], 0) if redis else "",
+                     f"{fmt(m['redis_cmds'], 3)} / {fmt(m['redis_cmds_max'], 3)}" if redis else "",
+                     rss, fmt(m["all_pct_max"] if redis else m["srv_pct_max"], 0)]
+            label = f"{SCENARIOS[sc][0]} (rate: {FANOUT_RATE[sc]:,} pubs/s)"
+            print(f"| {name} | {label}{fail} | " + " | ".join(cells) + " |")
+
+
+def run_redis_links(bins, args):
+    """bench/redis_link_bench `args.reps` times, each against a fresh redis-server pinned to
+    args.redis_core, the bench pinned to args.links_cores. Returns the list of runs, each a
+    list of the bench's JSON lines (or {"error": ...})."""
+    runs = []
+    opts = ["-n", str(args.links_publications), "-w", str(args.links_window), "-T", "2", "-s",
+            "100"]
+    args.links_cmd = " ".join(["redis_link_bench", "--redis", "redis://127.0.0.1:PORT"] + opts)
+    for rep in range(args.reps):
+        log(f"rep {rep + 1}/{args.reps}: redis_links")
+        try:
+            redis = RedisServer(args.redis_core, args.workdir)
+        except RuntimeError as e:
+            runs.append([{"error": str(e)}])
+            continue
+        cmd = ["taskset", "-c", args.links_cores, bins["redis_link_bench"], "--redis",
+               redis.url()] + opts
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+            lines = [json.loads(x) for x in p.stdout.splitlines() if x.startswith("{")]
+            if p.returncode:
+                lines.append({"error": f"exit {p.returncode}: {p.stderr.strip()[-500:]}"})
+            log(p.stderr.strip())
+        except subprocess.TimeoutExpired:
+            lines = [{"error": "redis_link_bench timed out"}]
+        finally:
+            redis.stop()
+        runs.append(lines)
+    return runs
+
+
+def print_redis_links(runs, args):
+    print(f"\nRedis connections (bench/redis_link_bench, `{args.links_cmd}`): "
+          f"{args.links_publications:,} publications of 100 B per line from 2 publishing "
+          f"threads, {args.links_window} awaiting their reply per thread; latency = publish() to "
+          f"its callback. redis-server on core {args.redis_core}, the bench on cores "
+          f"{args.links_cores}. Medians of {args.reps} run(s).\n")
+    print("| history | connections | pub/s | ×shared | p50 µs | p99 µs | commands / publication "
+          "| failed |")
+    print("|---|---|---|---|---|---|---|---|")
+    for hist in (True, False):
+        shared = None
+        for mode, label in (("shared", "one broker shared by 2 threads (1 loop thread)"),
+                            ("per_thread", "a broker per loop thread (2 loop threads)")):
+            rows = [x for run in runs for x in run if x.get("mode") == mode and
+                    x.get("history") == hist]
+            failed = sum(1 for x in rows if x["errors"] or not x["delivered"] or
+                         x["out_of_order"]) + sum(1 for run in runs for x in run if "error" in x)
+            pubs = median([x["pubs_per_s"] for x in rows])
+            if mode == "shared":
+                shared = pubs
+            print(f"| {'on (EVALSHA)' if hist else 'off (PUBLISH)'} | {label} | {fmt(pubs, 0)} | "
+                  f"{ratio(pubs, shared)} | {fmt(median([x['p50_us'] for x in rows]), 0)} | "
+                  f"{fmt(median([x['p99_us'] for x in rows]), 0)} | "
+                  f"{fmt(median([x['commands_per_pub'] for x in rows]), 2)} | {failed} |")
+
+
 def print_sio_table(med, servers, scenarios, args):
     """The Socket.IO family: one table, ratios to `duplex-sio`, then the issue's targets."""
     print("| server | scenario | msgs/s @max | ×ours | CPU µs/msg @max | ×ours "
@@ -538,6 +847,14 @@ def print_sio_table(med, servers, scenarios, args):
         print("\nTargets (issue 6):\n" + "\n".join(lines))
 
 
+def redis_version():
+    try:
+        out = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout
+        return "redis-server " + out.split("v=")[1].split()[0]
+    except (OSError, IndexError):
+        return "redis-server ?"
+
+
 def versions(bins):
     def out(cmd):
         try:
@@ -584,12 +901,21 @@ def main():
                     help="subscribed_idle: connections (the open-files limit is 20,000)")
     ap.add_argument("--window", type=int, default=16,
                     help="fan-out: publications outstanding per channel")
-    ap.add_argument("--servers", default=",".join(SERVERS))
+    ap.add_argument("--servers", default=None, help="default: " + ",".join(SERVERS))
     ap.add_argument("--scenarios", default="all",
                     help="names, or groups: " + ", ".join(f"{g} = {','.join(v)}"
                                                           for g, v in GROUPS.items() if g != "all"))
     ap.add_argument("--server-core", type=int, default=0)
     ap.add_argument("--gen-core", type=int, default=1)
+    ap.add_argument("--redis-core", type=int, default=None,
+                    help="core of run.py's redis-server (default: the server core, with the nodes)")
+    ap.add_argument("--links-cores", default=None,
+                    help="redis_links: cores of redis_link_bench (taskset list; default: the "
+                    "generator core)")
+    ap.add_argument("--links-publications", type=int, default=100000,
+                    help="redis_links: publications per (connections, history) line")
+    ap.add_argument("--links-window", type=int, default=64,
+                    help="redis_links: publications awaiting their reply per publishing thread")
     ap.add_argument("--no-build", action="store_true", help="use the binaries already built")
     ap.add_argument("--build-dir", help="release tree to configure and build in "
                     "(cmake --preset release -B DIR; default build/release)")
@@ -600,7 +926,14 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.reps, args.seconds, args.warmup = 1, 3.0, 0.5
-    servers = [s for s in args.servers.split(",") if s]
+    if args.redis_core is None:
+        args.redis_core = args.server_core
+    if args.links_cores is None:
+        args.links_cores = str(args.gen_core)
+    servers = [s for s in (args.servers or ",".join(SERVERS)).split(",") if s]
+    if not args.servers and not shutil.which("redis-server"):
+        log("run.py: no redis-server on PATH: leaving out " + ", ".join(REDIS_SERVERS))
+        servers = [s for s in servers if s not in REDIS_SERVERS]
     scenarios = []
     for s in (s for s in args.scenarios.split(",") if s):
         scenarios += GROUPS.get(s, [s])
@@ -618,8 +951,11 @@ def main():
     header = versions(bins)
     started = time.monotonic()
     results = {sc: {name: [] for name in applicable(sc, servers)} for sc in scenarios}
+    links = None
     with tempfile.TemporaryDirectory(prefix="duplex-bench-") as workdir:
         args.workdir = workdir
+        if REDIS_LINKS in scenarios:
+            links = run_redis_links(bins, args)
         for rep in range(args.reps):
             order = servers[rep % len(servers):] + servers[:rep % len(servers)]
             for sc in scenarios:
@@ -637,6 +973,7 @@ def main():
     header += f", {os.getloadavg()[0]:.2f} at the end"
     echo_sc = [sc for sc in scenarios if family(sc) == "echo"]
     fan_sc = [sc for sc in scenarios if family(sc) == "fanout"]
+    redis_servers = [s for s in servers if s in REDIS_SERVERS]
     sio_sc = [sc for sc in scenarios if family(sc) == "sio"]
     if echo_sc:
         print(f"\nduplex bench: {args.reps} repetition(s), {args.seconds:g} s windows "
@@ -656,7 +993,15 @@ def main():
               f"uni_http_stream instead of WebSocket, ×ours against the WebSocket row); "
               f"node: ws broadcast peer. Server on core {args.server_core}, generator on core "
               f"{args.gen_core}. Medians; lost = sum over the runs. {header}. Took {took:.0f} s.\n")
+        if redis_servers:
+            print(f"Cross-node: `duplex-redis1` = one node with --broker redis://, "
+                  f"`duplex-redis2` = the subscribers on node B and the publisher connection on "
+                  f"node A, one redis-server ({redis_version()}, no persistence, fresh per run); "
+                  f"every node (`--threads 1`) on core {args.server_core}, Redis on core "
+                  f"{args.redis_core}. Their CPU µs/delivery is all nodes' (A + B), Redis's "
+                  f"apart below.\n")
         print_fanout_table(med, servers, fan_sc, args)
+        print_cross_node_table(med, servers, fan_sc, args)
     if sio_sc:
         print(f"\nduplex Socket.IO bench: {args.reps} repetition(s), {args.seconds:g} s windows "
               f"(+{args.warmup:g} s warm-up). Each socket CONNECTs to \"/\" over "
@@ -671,10 +1016,15 @@ def main():
               f"on core {args.server_core}, generator on core {args.gen_core}. Medians; lost = sum "
               f"over the runs. {header}. Took {took:.0f} s.\n")
         print_sio_table(med, servers, sio_sc, args)
+    if links is not None:
+        print_redis_links(links, args)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"args": vars(args), "header": header, "results": results}, f, indent=1)
-    failed = any(m["failed"] for m in med.values())
+            json.dump({"args": vars(args), "header": header, "results": results,
+                       "redis_links": links}, f, indent=1)
+    failed = any(m["failed"] for m in med.values()) or \
+        any("error" in x or x.get("errors") or not x.get("delivered", True)
+            for run in (links or []) for x in run)
     return 1 if failed else 0
 
 

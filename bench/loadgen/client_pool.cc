@@ -55,6 +55,12 @@ client_pool::client_pool(const pool_options& options, connection_handler& h)
     throw std::runtime_error("not an IPv4 address: " + options.host);
   ws_options_.host = options.host + ":" + std::to_string(options.port);
   ws_options_.target = options.path;
+  first_target_ = target_;
+  first_ws_options_ = ws_options_;
+  if (options.first_port) {
+    first_target_.sin_port = htons(options.first_port);
+    first_ws_options_.host = options.host + ":" + std::to_string(options.first_port);
+  }
   rx_ = std::make_unique_for_overwrite<std::byte[]>(rx_size);
 }
 
@@ -82,15 +88,17 @@ bool client_pool::start_one(std::string& err) {
   src.sin_addr.s_addr = htonl((127u << 24) + 1 + index % options_.sources);
   conns_.push_back(std::make_unique<client_connection>(index, pattern_, options_.binary, masks_,
                                                        options_.mode));
+  const sockaddr_in& target = index == 0 ? first_target_ : target_;
+  const ws::client_options& ws_options = index == 0 ? first_ws_options_ : ws_options_;
   if (options_.http_request_of) {
     if (std::string req = options_.http_request_of(index); !req.empty())
-      return conns_.back()->start_http(epfd_, src, target_, std::move(req), options_.http_format,
+      return conns_.back()->start_http(epfd_, src, target, std::move(req), options_.http_format,
                                        err);
   }
-  if (!options_.path_of) return conns_.back()->start(epfd_, src, target_, ws_options_, err);
-  ws::client_options o = ws_options_;
+  if (!options_.path_of) return conns_.back()->start(epfd_, src, target, ws_options, err);
+  ws::client_options o = ws_options;
   o.target = options_.path_of(index);
-  return conns_.back()->start(epfd_, src, target_, o, err);
+  return conns_.back()->start(epfd_, src, target, o, err);
 }
 
 open_report client_pool::open(std::size_t count, std::size_t concurrency,

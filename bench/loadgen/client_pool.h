@@ -19,6 +19,9 @@ namespace duplex::bench {
 struct pool_options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
+  // When non-zero, connection 0 connects to this port of `host` instead of `port`: the fan-out
+  // publisher on one node while the subscribers are on another (cross-node fan-out).
+  std::uint16_t first_port = 0;
   std::string path = "/";
   // Source addresses 127.0.0.1 .. 127.0.0.<sources>, used round-robin (bind before connect),
   // so one generator can exceed the ~28k ephemeral ports of a single address pair.
@@ -74,7 +77,9 @@ class client_pool {
   pool_options options_;
   int epfd_ = -1;
   sockaddr_in target_{};
+  sockaddr_in first_target_{};  // connection 0's (options.first_port, else target_)
   ws::client_options ws_options_;
+  ws::client_options first_ws_options_;
   payload_pattern pattern_;
   mask_source masks_;
   std::vector<std::unique_ptr<client_connection>> conns_;

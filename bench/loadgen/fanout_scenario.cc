@@ -401,10 +401,13 @@ fanout_report run_fanout(const fanout_options& o) {
   const std::uint64_t window_end = window_start + seconds_ns(o.seconds);
   std::uint64_t self0 = 0, t0 = 0;
   std::optional<process_sample> srv0;
+  std::vector<std::optional<process_sample>> also0(o.also_pids.size());
   for (;;) {
     std::uint64_t now = now_ns();
     if (!d.measuring_ && now >= window_start && now < window_end) {
       if (o.server_pid) srv0 = sample_process(o.server_pid);
+      for (std::size_t i = 0; i < o.also_pids.size(); ++i)
+        also0[i] = sample_process(o.also_pids[i]);
       self0 = self_cpu_ns();
       t0 = now_ns();
       d.measuring_ = true;
@@ -423,6 +426,8 @@ fanout_report run_fanout(const fanout_options& o) {
   const std::uint64_t t1 = now_ns();
   std::optional<process_sample> srv1;
   if (o.server_pid) srv1 = sample_process(o.server_pid);
+  std::vector<std::optional<process_sample>> also1(o.also_pids.size());
+  for (std::size_t i = 0; i < o.also_pids.size(); ++i) also1[i] = sample_process(o.also_pids[i]);
   const std::uint64_t self1 = self_cpu_ns();
   d.measuring_ = false;
   d.sending_ = false;
@@ -480,6 +485,17 @@ fanout_report run_fanout(const fanout_options& o) {
     if (r.window_s > 0) r.server_cpu_percent = cpu / 1e7 / r.window_s;
     r.server_rss_bytes = srv1->rss_bytes;
   }
+  for (std::size_t i = 0; i < o.also_pids.size(); ++i) {
+    process_figures f;
+    f.pid = o.also_pids[i];
+    if (also0[i] && also1[i]) {
+      const double cpu = static_cast<double>(also1[i]->cpu_ns - also0[i]->cpu_ns);
+      if (r.deliveries) f.cpu_us_per_delivery = cpu / 1e3 / static_cast<double>(r.deliveries);
+      if (r.window_s > 0) f.cpu_percent = cpu / 1e7 / r.window_s;
+      f.rss_bytes = also1[i]->rss_bytes;
+    }
+    r.also.push_back(f);
+  }
   r.failures = pool.failures();
   r.first_error = d.first_error_;
   if (r.first_error.empty() && (r.lost || r.reordered || r.misrouted || r.publish_errors))
@@ -520,6 +536,17 @@ void print_fanout_report(const fanout_options& o, const fanout_report& r) {
   if (!r.first_error.empty()) std::fprintf(stderr, " (first error: %s)", r.first_error.c_str());
   std::fprintf(stderr, "\n");
   const std::string err = json_escape(r.first_error);  // it may quote a server reply
+  std::string also = "[";
+  for (const process_figures& f : r.also) {
+    char item[200];
+    std::snprintf(item, sizeof item,
+                  "%s{\"pid\":%d,\"cpu_us_per_delivery\":%.4f,\"cpu_percent\":%.1f,"
+                  "\"rss_bytes\":%llu}",
+                  also.size() > 1 ? "," : "", static_cast<int>(f.pid), f.cpu_us_per_delivery,
+                  f.cpu_percent, static_cast<unsigned long long>(f.rss_bytes));
+    also += item;
+  }
+  also += ']';
   std::printf(
       "{\"scenario\":\"fanout\",\"dialect\":\"%s\",\"sub_transport\":\"%s\","
       "\"subscribers\":%zu,\"channels\":%zu,"
@@ -531,7 +558,7 @@ void print_fanout_report(const fanout_options& o, const fanout_report& r) {
       "\"ignored_fields\":%llu,"
       "\"total_published\":%llu,\"total_delivered\":%llu,\"gen_cpu_percent\":%.1f,"
       "\"server_cpu_us_per_delivery\":%.4f,\"server_stat_cpu_us_per_delivery\":%.4f,"
-      "\"server_cpu_percent\":%.1f,\"server_rss_bytes\":%llu,\"failures\":%zu,"
+      "\"server_cpu_percent\":%.1f,\"server_rss_bytes\":%llu,\"also\":%s,\"failures\":%zu,"
       "\"first_error\":\"%s\"}\n",
       o.proto == dialect::raw        ? "raw"
       : o.proto == dialect::socketio ? "socketio"
@@ -552,7 +579,8 @@ void print_fanout_report(const fanout_options& o, const fanout_report& r) {
       static_cast<unsigned long long>(r.total_published),
       static_cast<unsigned long long>(r.total_delivered), r.gen_cpu_percent,
       r.server_cpu_us_per_delivery, r.server_stat_cpu_us_per_delivery, r.server_cpu_percent,
-      static_cast<unsigned long long>(r.server_rss_bytes), r.failures, err.c_str());
+      static_cast<unsigned long long>(r.server_rss_bytes), also.c_str(), r.failures,
+      err.c_str());
   std::fflush(stdout);
 }
 

@@ -5,6 +5,10 @@
 // sequence number and its send time (fanout_protocol.h), so each subscriber checks that it
 // gets every publication of its channel, in order, and records publish-to-delivery latency.
 //
+// Cross-node: with pool.first_port set, the publisher connects to that port (node A) and the
+// subscribers to pool.port (node B); both are timed on this process's one clock, so latency
+// needs no clock agreement between processes.
+//
 // Flow control (both modes): a window of W publications outstanding per channel, i.e. at most
 // W x K publish commands without a reply and at most W x S deliveries outstanding (published x
 // subscribers of the channel, minus delivered or found lost); --in-flight and --max-lag set
@@ -46,6 +50,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "client_pool.h"
 #include "fanout_protocol.h"
@@ -74,6 +79,17 @@ struct fanout_options {
   std::uint64_t tick_ns = 100'000;       // pacing granularity at a fixed rate
   std::size_t concurrency = 256;         // handshakes in flight while opening
   pid_t server_pid = 0;
+  // Other processes sampled like the server over the window, reported apart (`also`): in a
+  // cross-node run the publisher's node and Redis, the server being the subscribers' node.
+  std::vector<pid_t> also_pids;
+};
+
+// What one sampled process spent over the measured window.
+struct process_figures {
+  pid_t pid = 0;
+  double cpu_us_per_delivery = -1;  // schedstat; -1 when not sampled
+  double cpu_percent = -1;
+  std::uint64_t rss_bytes = 0;      // at the window's end
 };
 
 struct fanout_report {
@@ -96,6 +112,7 @@ struct fanout_report {
   double server_stat_cpu_us_per_delivery = -1;  // utime+stime (10 ms ticks)
   double server_cpu_percent = -1;
   std::uint64_t server_rss_bytes = 0;           // at the window's end
+  std::vector<process_figures> also;            // options.also_pids, in that order
   std::size_t failures = 0;
   std::string first_error;
 };

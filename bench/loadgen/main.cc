@@ -9,7 +9,7 @@
 //   loadgen fanout      --port N [--subscribers 10000] [--channels 1] [--size 64]
 //                       [--rate 0] [--window 16] [--seconds 5] [--warmup 1]
 //                       [--raw | --sio | --sub-transport ws|sse|http_stream [--hmac-secret S]]
-//                       [--sources 0] [--server-pid PID]
+//                       [--sources 0] [--server-pid PID] [--pub-port N] [--also-pid PID...]
 //
 // --sio: the Socket.IO dialect (sio_protocol.h) at /socket.io/?EIO=4&transport=websocket: echo
 // with acks, idle sockets CONNECTed to "/", room broadcast (join, to-room, room-msg).
@@ -171,6 +171,11 @@ int main(int argc, char** argv) {
   fan->add_option("--sources", fsources, "source addresses 127.0.0.1..N (0: one per 20,000)")
       ->check(CLI::Range(0u, 250u));
   fan->add_option("--server-pid", fo.server_pid, "sample this process's CPU over the window");
+  fan->add_option("--also-pid", fo.also_pids,
+                  "sample these processes too, reported apart (\"also\"): the publisher's node, "
+                  "Redis");
+  fan->add_option("--pub-port", fp.first_port,
+                  "the publisher connects to this port (another node), the subscribers to --port");
 
   CLI11_PARSE(app, argc, argv);
 
