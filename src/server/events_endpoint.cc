@@ -196,22 +196,35 @@ class events_session final : public hub::subscriber, public sse::response_owner 
         end();
       });
     }
-    std::weak_ptr<int> alive = alive_;
     for (std::size_t i = 0; i < chans_.size(); ++i) {
       chan& c = chans_[i];
       if (since) c.pos = (*since)[i];
       c.lost = lost;
-      c.pending = true;
-      hub::subscribe_request req;
-      req.channel = c.name;
-      req.cred = cred_;
-      req.recover_since = c.pos;
-      // The callback is skipped after an unsubscribe, but a refusal is posted regardless: the
-      // weak pointer guards that case.
-      home_.shard.subscribe(*this, req, [this, alive, i](hub::subscribe_result res) {
-        if (alive.expired()) return;
-        on_subscribed(i, std::move(res));
-      });
+      subscribe_chan(i);
+    }
+  }
+
+  // The broker may have lost publications (events_endpoint::announce_possible_gap). Each
+  // channel with history is subscribed again from the last position the client was given, so
+  // it gets what it missed, or a :gap when history cannot tell (new epoch); a channel without
+  // history has nothing to recover from and gets a :gap "broker_reconnected" at once. The
+  // hub delivers nothing to a subscription being re-made, and everything after its position
+  // once it is done, so the stream stays in order and without duplicates.
+  void on_possible_gap() {
+    if (closing_ || resp_ == nullptr) return;
+    for (std::size_t i = 0; i < chans_.size(); ++i) {
+      chan& c = chans_[i];
+      if (c.pending || (c.subscribed && c.pos)) {
+        // A subscribe in flight may have read history before the link came back: redone too.
+        // unsubscribe may answer not_subscribed (a refusal on its way, or a retry pending).
+        home_.shard.unsubscribe(*this, c.name);
+        c.subscribed = false;
+        c.lagging = false;  // the recovery covers what the drop policy skipped
+        c.restarted = true;
+        subscribe_chan(i);
+      } else if (c.subscribed) {
+        write_gap(c, "broker_reconnected");
+      }
     }
   }
 
@@ -285,7 +298,57 @@ class events_session final : public hub::subscriber, public sse::response_owner 
     bool subscribed = false;
     bool lagging = false;  // slow consumer (drop policy): publications skipped until drained
     bool lost = false;     // the client sent an unusable Last-Event-ID
+    bool restarted = false;     // re-subscribed after a broker gap, not answered yet
+    unsigned retries = 0;       // of that re-subscribe, refused with broker_unavailable
+    std::uint64_t attempt = 0;  // the latest subscribe; older callbacks are ignored
   };
+
+  // A re-subscribe after a broker gap that Redis refuses (its command link may come back a
+  // moment after the subscriber link) is retried this many times, 50 ms, 100 ms, ... apart
+  // (about 3 s in all); then the stream ends and the EventSource reconnects with its
+  // Last-Event-ID, which still holds the position before the gap.
+  static constexpr unsigned max_restart_retries = 6;
+  static constexpr std::chrono::milliseconds restart_backoff{50};
+
+  // Subscribes channel i from c.pos (recovering when it is set). A refusal is posted even when
+  // the channel was unsubscribed meanwhile, so each callback checks that it is the latest.
+  void subscribe_chan(std::size_t i) {
+    chan& c = chans_[i];
+    c.pending = true;
+    const std::uint64_t attempt = ++c.attempt;
+    hub::subscribe_request req;
+    req.channel = c.name;
+    req.cred = cred_;
+    req.recover_since = c.pos;
+    std::weak_ptr<int> alive = alive_;
+    home_.shard.subscribe(*this, req, [this, alive, i, attempt](hub::subscribe_result res) {
+      if (alive.expired() || chans_[i].attempt != attempt) return;
+      on_subscribed(i, std::move(res));
+    });
+  }
+
+  // A re-subscribe after a broker gap was refused. The channel stays pending meanwhile (so a
+  // later gap or the stream's end treats it as held; unsubscribing it is harmless).
+  void on_restart_refused(std::size_t i, hub::error err) {
+    chan& c = chans_[i];
+    if (err == hub::error::broker_unavailable && c.retries < max_restart_retries) {
+      c.pending = true;
+      const std::uint64_t attempt = c.attempt;
+      std::weak_ptr<int> alive = alive_;
+      const std::chrono::milliseconds delay = restart_backoff * (1u << c.retries++);
+      spdlog::debug("sse client {}: re-subscribe of {} refused ({}), retrying in {} ms",
+                    info_.client_id, c.name, hub::to_string(err), delay.count());
+      home_.shard.exec().run_after(delay, [this, alive, i, attempt] {
+        if (alive.expired() || closing_) return;
+        if (chans_[i].attempt == attempt) subscribe_chan(i);
+      });
+      return;
+    }
+    spdlog::info("sse client {}: cannot subscribe {} again after a broker gap ({}); the stream "
+                 "ends so that the client resumes from its Last-Event-ID",
+                 info_.client_id, c.name, hub::to_string(err));
+    end();
+  }
 
   chan* find(std::string_view name) noexcept {
     for (chan& c : chans_) {
@@ -320,6 +383,9 @@ class events_session final : public hub::subscriber, public sse::response_owner 
     if (closing_) return;
     chan& c = chans_[i];
     c.pending = false;
+    if (r.err != hub::error::ok && c.restarted) return on_restart_refused(i, r.err);
+    c.restarted = false;
+    c.retries = 0;
     if (r.err != hub::error::ok) {
       write_event(":error",
                   nlohmann::json{{"channel", c.name}, {"error", hub::to_string(r.err)}}.dump());
@@ -492,6 +558,19 @@ void events_endpoint::add_to(duplex::server& srv, std::string path) {
       });
     }
   });
+}
+
+void events_endpoint::announce_possible_gap() {
+  for (auto& l : loops_) {
+    loop_state* st = l.get();
+    st->shard.exec().post([st] {
+      // Copied first, and each checked again: a session may end (and be deleted) meanwhile.
+      const std::vector<events_session*> all(st->live.begin(), st->live.end());
+      for (events_session* s : all) {
+        if (st->live.contains(s)) s->on_possible_gap();
+      }
+    });
+  }
 }
 
 std::size_t events_endpoint::streams() const noexcept {

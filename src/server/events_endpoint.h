@@ -17,12 +17,15 @@
 // `heartbeat` of silence). Events:
 //   event: <channel>     data: the publication's JSON data, id: positions (event_id.h)
 //   event: :subscribed   data: {"channel","offset","epoch","recovered"} once per channel when
-//                        its subscription is live (offset/epoch only with history; recovered
-//                        only when resuming). It carries the id, so that a client that saw no
-//                        publication yet still resumes from the right place.
+//                        its subscription is live, and again after a broker gap re-made it
+//                        (offset/epoch only with history; recovered only when resuming). It
+//                        carries the id, so that a client that saw no publication yet still
+//                        resumes from the right place.
 //   event: :gap          data: {"channel","reason","offset","epoch"}: publications of that
 //                        channel were lost (reason "epoch_changed", "history_exhausted",
-//                        "unknown_position" for an unusable Last-Event-ID, "slow_consumer").
+//                        "unknown_position" for an unusable Last-Event-ID, "slow_consumer"),
+//                        or may have been and cannot be recovered ("broker_reconnected": a
+//                        channel without history after a broker gap; no offset/epoch).
 //                        Live delivery goes on after it; a client that needs the lost state
 //                        reloads it (e.g. from the history API).
 //   event: :error        data: {"channel","error"}: a subscription failed after the stream
@@ -35,6 +38,14 @@
 // with a position is subscribed with recovery: what history holds after it is sent first, in
 // order, then live publications, each offset once. When recovery is impossible a :gap event
 // comes first, then the tail history still holds (if any), then live data.
+//
+// Broker gap: when the node may have missed publications (announce_possible_gap: its Redis
+// subscriber link was lost and is back), the stream stays open and each channel with history
+// is subscribed again from the last position the client was given: the missed publications
+// follow in order, then :subscribed (recovered true), or, when history cannot tell (Redis
+// restarted empty: new epoch), :gap "epoch_changed" with the new position comes first. If the
+// broker still refuses after a few retries (~3 s), the stream ends and the EventSource
+// reconnects with a Last-Event-ID that still holds the position before the gap.
 //
 // Slow consumer: past `max_output_bytes` of unsent output the channel's namespace policy
 // applies: `drop` stops writing that channel's publications until the output is below half
@@ -126,6 +137,12 @@ class events_endpoint {
   // Serves GET `path` on `srv` and ends every stream when the server stops (on_stop). Call
   // before srv.listen(). The endpoint must outlive srv's run().
   void add_to(duplex::server& srv, std::string path);
+
+  // The node may have missed publications of any channel (see "Broker gap" above): every
+  // stream recovers or is told, per channel. Any thread, while the server's loops run: one task
+  // is posted to each loop, FIFO with the hub's deliveries there, so no stream is given a
+  // publication that the broker delivers after this call before it has recovered.
+  void announce_possible_gap();
 
   // Open streams (any thread; relaxed counter).
   std::size_t streams() const noexcept;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -30,19 +31,33 @@ std::uint16_t refusal_code(int http_status) {
   return static_cast<std::uint16_t>(4000 + std::clamp(http_status, 400, 499));
 }
 
+class raw_session;
+
+}  // namespace
+
+// The open connections of one loop thread, for announce_possible_gap (loop thread only).
+struct raw_ws_endpoint::loop_state {
+  std::unordered_set<raw_session*> live;
+};
+
+namespace {
+
 struct endpoint_ref {
   hub::channel_hub* hub;
   hub::wire_format format;
   const centrifuge::authenticator* auth;
   const raw_ws_options* options;
+  const std::vector<std::unique_ptr<raw_ws_endpoint::loop_state>>* loops;
 };
 
 // One /ws connection: a hub subscriber on its loop thread. Owned by the connection's user_data
-// from on_open to on_close.
+// from on_open to on_close; listed in its loop's live set for that time.
 class raw_session final : public hub::subscriber {
  public:
   raw_session(const endpoint_ref& ep, std::size_t shard, duplex::websocket& ws)
-      : ep_(ep), shard_(ep.hub->shard_at(shard)), ws_(ws) {}
+      : ep_(ep), shard_(ep.hub->shard_at(shard)), ws_(ws), home_(*(*ep.loops)[shard]) {
+    home_.live.insert(this);
+  }
 
   void open() {
     std::string_view target = ws_.path();
@@ -102,8 +117,18 @@ class raw_session final : public hub::subscriber {
     });
   }
 
+  // The broker may have lost publications for this connection (raw_ws_endpoint.h, "Broker
+  // gap"); it cannot resume, so it is told to reconnect.
+  void on_possible_gap() {
+    if (closing_) return;
+    spdlog::debug("ws client {}: closed with 1012 after the broker link was restored",
+                  info_.client_id);
+    close(1012, "publications may have been missed: reconnect");
+  }
+
   // The connection is gone: leave every channel. The caller deletes the session after this.
   void on_closed() {
+    home_.live.erase(this);
     closing_ = true;
     for (std::size_t i = 0; i < channels_.size(); ++i) {
       if (subscribed_[i]) shard_.unsubscribe(*this, channels_[i]);
@@ -142,6 +167,7 @@ class raw_session final : public hub::subscriber {
   endpoint_ref ep_;
   hub::shard& shard_;
   duplex::websocket& ws_;
+  raw_ws_endpoint::loop_state& home_;
   hub::client_info info_;
   hub::credential cred_ = hub::credential::anonymous;
   std::vector<std::string> channels_;
@@ -158,11 +184,31 @@ hub::wire_format raw_ws_endpoint::register_format(hub::format_registry& registry
 
 raw_ws_endpoint::raw_ws_endpoint(hub::channel_hub& hub, hub::wire_format format,
                                  const centrifuge::authenticator* auth, raw_ws_options options)
-    : hub_(hub), format_(format), auth_(auth), options_(std::move(options)) {}
+    : hub_(hub), format_(format), auth_(auth), options_(std::move(options)) {
+  loops_.reserve(hub_.shard_count());
+  for (std::size_t i = 0; i < hub_.shard_count(); ++i) {
+    loops_.push_back(std::make_unique<loop_state>());
+  }
+}
+
+raw_ws_endpoint::~raw_ws_endpoint() = default;
+
+void raw_ws_endpoint::announce_possible_gap() {
+  for (std::size_t i = 0; i < loops_.size(); ++i) {
+    loop_state* st = loops_[i].get();
+    hub_.shard_at(i).exec().post([st] {
+      // Copied first, and each checked again: a close may end other sessions' lifetimes.
+      const std::vector<raw_session*> all(st->live.begin(), st->live.end());
+      for (raw_session* s : all) {
+        if (st->live.contains(s)) s->on_possible_gap();
+      }
+    });
+  }
+}
 
 void raw_ws_endpoint::add_to(duplex::server& srv, std::string path, websocket_options ws) {
   ws.max_backpressure = std::max(ws.max_backpressure, 2 * options_.max_output_bytes);
-  const endpoint_ref ep{&hub_, format_, auth_, &options_};
+  const endpoint_ref ep{&hub_, format_, auth_, &options_, &loops_};
   websocket_handlers h;
   h.on_open = [ep](duplex::websocket& ws) {
     const std::size_t shard = duplex::server::current_thread_index();

@@ -25,11 +25,19 @@
 // way to say "gap": use /events or the Centrifugo protocol when positions matter);
 // `disconnect` closes with 1013 "slow consumer".
 //
+// Broker gap: when the node may have missed publications (announce_possible_gap: its Redis
+// subscriber link was lost and is back), every connection is closed with 1012 "service
+// restart" (RFC 6455 §11.7, IANA registry: the client may reconnect): a raw WebSocket carries
+// no positions and cannot resume, so its client reconnects and reloads whatever state it
+// derives from the channel (or uses /events or the Centrifugo protocol, which recover).
+//
 // Thread safety: connections live on their loop thread (= hub shard) and never leave it.
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "centrifuge/authenticator.h"
 #include "duplex/server.h"
@@ -53,6 +61,9 @@ class raw_ws_endpoint {
   // shard i.
   raw_ws_endpoint(hub::channel_hub& hub, hub::wire_format format,
                   const centrifuge::authenticator* auth, raw_ws_options options);
+  ~raw_ws_endpoint();
+  raw_ws_endpoint(const raw_ws_endpoint&) = delete;
+  raw_ws_endpoint& operator=(const raw_ws_endpoint&) = delete;
 
   // Adds the WebSocket endpoint at `path`. `ws` gives the WebSocket limits (max_message_size,
   // allowed_origins, permessage_deflate...); the backpressure backstop is raised above
@@ -60,11 +71,20 @@ class raw_ws_endpoint {
   // srv's run().
   void add_to(duplex::server& srv, std::string path, websocket_options ws);
 
+  // The node may have missed publications of any channel (see "Broker gap" above): closes
+  // every open connection with 1012. Any thread, while the server's loops run: one task is
+  // posted to each loop, FIFO with the hub's deliveries there, so a connection gets nothing
+  // that the broker delivers after this call.
+  void announce_possible_gap();
+
+  struct loop_state;  // implementation detail (raw_ws_endpoint.cc)
+
  private:
   hub::channel_hub& hub_;
   hub::wire_format format_;
   const centrifuge::authenticator* auth_;
   raw_ws_options options_;
+  std::vector<std::unique_ptr<loop_state>> loops_;  // one per hub shard
 };
 
 }  // namespace duplex::service

@@ -15,7 +15,22 @@
 // already_subscribed, not_subscribed, too_many_subscribers, too_many_channels,
 // broker_unavailable, bad_request). Publications of subscribed channels arrive as the event
 //   publication({channel, data, offset})
-// encoded once per publication for every Socket.IO subscriber on the node.
+// encoded once per publication for every Socket.IO subscriber on the node, and
+//   gap({channel, reason, offset, epoch})
+// when publications of a subscribed channel were (or may have been) lost and the socket
+// cannot be given them: the publications that follow continue from {offset, epoch} (the
+// client's new position; a client that needs the lost state reloads it, e.g. from the history
+// API). Reasons: "epoch_changed" (the broker lost the channel's history, e.g. Redis restarted
+// empty), "history_exhausted" (what was missed is older than the history kept), and
+// "broker_reconnected" for a channel without history (no offset/epoch then).
+//
+// Broker gap: when the node may have missed publications (announce_possible_gap: its Redis
+// subscriber link was lost and is back), each subscribed channel with history is subscribed
+// again from the last position the socket was given: the missed publications arrive as
+// ordinary publication events, in order and once each, or, when history cannot tell, a gap
+// event comes first. The socket stays connected. If the broker still refuses after a few
+// retries (~3 s), the connection is closed (transport close): socket.io-client reconnects and
+// the application resubscribes with its last {channel, offset, epoch}, as after any drop.
 //
 // Slow consumer: past max_output_bytes of unsent output the channel's namespace policy
 // applies: drop skips publications (the client sees a gap in offsets), disconnect ends the
@@ -25,6 +40,8 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
+#include <vector>
 
 #include "centrifuge/authenticator.h"
 #include "duplex/socketio.h"
@@ -47,16 +64,28 @@ class sio_bridge {
   // hub and auth (may be null) must outlive the server's run(); loop i must be hub shard i.
   sio_bridge(hub::channel_hub& hub, hub::wire_format format, const centrifuge::authenticator* auth,
              sio_bridge_options options);
+  ~sio_bridge();
+  sio_bridge(const sio_bridge&) = delete;
+  sio_bridge& operator=(const sio_bridge&) = delete;
 
   // Adds the middleware and the event handlers to io's namespace "/". The bridge must outlive
   // the server's run().
   void attach(io::server& io);
+
+  // The node may have missed publications of any channel (see "Broker gap" above): every
+  // socket recovers or is told, per channel. Any thread, while the server's loops run: one
+  // task is posted to each loop, FIFO with the hub's deliveries there, so no socket is given a
+  // publication that the broker delivers after this call before it has recovered.
+  void announce_possible_gap();
+
+  struct loop_state;  // implementation detail (sio_bridge.cc)
 
  private:
   hub::channel_hub& hub_;
   hub::wire_format format_;
   const centrifuge::authenticator* auth_;
   sio_bridge_options options_;
+  std::vector<std::unique_ptr<loop_state>> loops_;  // one per hub shard
 };
 
 }  // namespace duplex::service
