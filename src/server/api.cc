@@ -733,32 +733,45 @@ struct api_handler::ops {
     finish(reply_on, done, result_reply(out));
   }
 
+  // One Node object per entry (Centrifugo's shape; num_subs as Centrifugo v5+ reports it).
+  static std::string nodes_result(const std::vector<node_info>& nodes) {
+    std::string out = "{\"nodes\":[";
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      const node_info& n = nodes[i];
+      if (i != 0) out += ',';
+      out += "{\"uid\":";
+      put_string(out, n.uid);
+      out += ",\"name\":";
+      put_string(out, n.name);
+      out += ",\"version\":";
+      put_string(out, n.version);
+      out += ",\"num_clients\":";
+      put_uint(out, n.num_clients);
+      out += ",\"num_users\":";
+      put_uint(out, n.num_users);
+      out += ",\"num_channels\":";
+      put_uint(out, n.num_channels);
+      out += ",\"uptime\":";
+      put_uint(out, n.uptime);
+      out += ",\"num_subs\":";
+      put_uint(out, n.num_subs);
+      out += '}';
+    }
+    out += "]}";
+    return out;
+  }
+
   static void info(api_handler& h, const json&, std::string_view, executor* reply_on,
                    done_fn done) {
-    const auto channels = h.hub_->channels();
-    std::uint64_t subs = 0;
-    for (const auto& c : channels) subs += c.second;
-    const std::uint64_t clients =
-        h.sessions_ != nullptr ? h.sessions_->total(&centrifuge::shard_stats::connections) : 0;
-    const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
-        std::chrono::steady_clock::now() - h.started_);
-    std::string out = "{\"nodes\":[{\"uid\":";
-    put_string(out, h.uid_);
-    out += ",\"name\":";
-    put_string(out, h.opts_.node_name);
-    out += ",\"version\":";
-    put_string(out, h.opts_.version);
-    out += ",\"num_clients\":";
-    put_uint(out, clients);
-    // The node keeps no cross-shard count of distinct users yet.
-    out += ",\"num_users\":0,\"num_channels\":";
-    put_uint(out, channels.size());
-    out += ",\"uptime\":";
-    put_uint(out, static_cast<std::uint64_t>(uptime.count()));
-    out += ",\"num_subs\":";
-    put_uint(out, subs);
-    out += "}]}";
-    finish(reply_on, done, result_reply(out));
+    if (!h.opts_.list_nodes) {
+      return finish(reply_on, done, result_reply(nodes_result({h.local_node()})));
+    }
+    // list_nodes answers on reply_on itself: done is called directly.
+    h.opts_.list_nodes(reply_on, [done = std::move(done)](
+                                     std::optional<std::vector<node_info>> nodes) mutable {
+      if (!nodes) return done(hub_error_reply(hub::error::broker_unavailable));
+      done(result_reply(nodes_result(*nodes)));
+    });
   }
 
   struct entry {
@@ -784,8 +797,25 @@ api_handler::api_handler(hub::channel_hub& hub, centrifuge::node* sessions, api_
     : hub_(&hub),
       sessions_(sessions),
       opts_(std::move(opts)),
-      uid_(random_uid()),
+      uid_(opts_.uid.empty() ? random_uid() : opts_.uid),
       started_(std::chrono::steady_clock::now()) {}
+
+node_info api_handler::local_node() const {
+  const auto channels = hub_->channels();
+  node_info n;
+  n.uid = uid_;
+  n.name = opts_.node_name;
+  n.version = opts_.version;
+  for (const auto& c : channels) n.num_subs += c.second;
+  n.num_channels = channels.size();
+  n.num_clients =
+      sessions_ != nullptr ? sessions_->total(&centrifuge::shard_stats::connections) : 0;
+  // The node keeps no cross-shard count of distinct users yet: num_users stays 0.
+  n.uptime = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_)
+          .count());
+  return n;
+}
 
 bool api_handler::authorized(std::optional<std::string_view> x_api_key,
                              std::optional<std::string_view> authorization) const {

@@ -30,16 +30,22 @@
 // ignoring them would act on more connections than asked: disconnect `whitelist` (non-empty)
 // and a non-empty `session`. `b64data` is not supported (payloads must be JSON): send `data`.
 //
+// `info` lists this node alone, or, when api_options::list_nodes is set (several nodes on one
+// Redis), every live node it returns; when that list cannot be read, error 100 (internal), as
+// for other methods while Redis is down.
+//
 // Thread safety: after construction the handler is read-only; handle() and authorized() may
 // run concurrently from any thread. Lifetime: callbacks never touch the handler, but the hub
 // and the node must outlive every request in flight.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/executor.h"
 #include "centrifuge/node.h"
@@ -47,12 +53,34 @@
 
 namespace duplex::service {
 
+// One node as `info` reports it (Centrifugo's Node object).
+struct node_info {
+  std::string uid;
+  std::string name;
+  std::string version;
+  std::uint64_t num_clients = 0;
+  std::uint64_t num_users = 0;
+  std::uint64_t num_channels = 0;
+  std::uint64_t num_subs = 0;
+  std::uint64_t uptime = 0;  // seconds
+};
+
+// Lists every live node of a cluster, this one included. `done` runs exactly once: posted to
+// reply_on when it is set, else on any thread; std::nullopt when the list cannot be read (the
+// API then answers error 100).
+using node_list_fn = std::function<void(
+    executor* reply_on, std::function<void(std::optional<std::vector<node_info>>)> done)>;
+
 struct api_options {
   // The API key. Empty and not insecure: every request is refused (the API is disabled).
   std::string key;
   bool insecure = false;  // no key check at all (development only)
   std::string node_name;  // `info` node name
   std::string version;    // `info` node version
+  std::string uid;        // `info` node uid; empty: a random one
+  // Several nodes (the Redis broker: server/app.cc fills it from redis::node_registry):
+  // `info` lists what this returns. Empty: `info` lists this node alone.
+  node_list_fn list_nodes;
 };
 
 struct api_response {
@@ -81,6 +109,9 @@ class api_handler {
   // completes the operation, possibly inline.
   void handle(std::string_view method, std::string_view body, executor* reply_on,
               std::function<void(api_response)> done);
+
+  // This node's `info` entry, computed now. Any thread.
+  node_info local_node() const;
 
  private:
   struct ops;  // the methods, in api.cc

@@ -2,7 +2,8 @@
 // `centrifuge` SDK client on node A, a Socket.IO client on node B and an EventSource on node C
 // subscribe to one channel; a publication through the server API of each node reaches all
 // three, with the same offsets (assigned once, in Redis), in order. History written through
-// one node is read through another.
+// one node is read through another. `info` on any node lists the three (the node registry),
+// and a node that stops leaves that list at once.
 //
 //   node redis_nodes.mjs DUPLEX
 import { bound, check, importPeer, requireExecutable, withTimeout } from './support.mjs';
@@ -77,10 +78,46 @@ check(h.status === 200 && h.body.result.publications.map((p) => p.data.n).join()
   `history through B: ${JSON.stringify(h.body)}`);
 console.log('history: the five publications read through B');
 
-// ---- stop ----------------------------------------------------------------------------------------
+// ---- info: every node lists the three, with their figures -------------------------------------
+
+// Polls `info` on `node` until pred(nodes) holds (other nodes' figures are as of their last
+// announce, every 3 s).
+async function infoUntil(node, pred, what, ms = 10000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const r = await api(node, 'info', {});
+    const list = r.status === 200 && r.body.result ? r.body.result.nodes : null;
+    if (list && pred(list)) return list;
+    if (Date.now() > end) check(false, `info on ${node.name}: timed out waiting for ${what}: ${JSON.stringify(r.body)}`);
+    await sleep(100);
+  }
+}
+const uids = (list) => list.map((n) => n.uid).sort().join();
+// A has the one Centrifugo connection (num_clients counts those); each node has one
+// subscriber on CH (centrifuge on A, Socket.IO on B, SSE on C).
+const plausible = (list) => list.length === 3 && new Set(list.map((n) => n.uid)).size === 3 &&
+  list.every((n) => n.version === 'duplex 0.1.0' && n.num_subs >= 1 && n.num_channels >= 1 &&
+    Number.isInteger(n.uptime) && n.uptime >= 0) &&
+  list.filter((n) => n.num_clients === 1).length === 1 &&
+  list.filter((n) => n.num_clients === 0).length === 2;
+const lists = [];
+for (const node of nodes) lists.push(await infoUntil(node, plausible, '3 nodes with their figures'));
+check(lists.every((l) => uids(l) === uids(lists[0])), `info: the same 3 nodes everywhere: ${JSON.stringify(lists)}`);
+console.log('info: A, B and C each list the 3 nodes (one Centrifugo client, one subscription each)');
+
+// ---- stop: a stopped node leaves every list at once ------------------------------------------------
 
 cent.disconnect(); sio.close(); es.close();
-for (const n of nodes) {
+const codeC = await C.stop();
+check(codeC === 0, `node C exit code ${codeC}`);
+for (const node of [A, B]) {
+  const r = await api(node, 'info', {});  // no wait: C removed its entry on the way out
+  const list = r.body.result ? r.body.result.nodes : [];
+  check(r.status === 200 && list.length === 2 && list.every((n) => lists[0].some((o) => o.uid === n.uid)),
+    `info on ${node.name} right after C stopped: ${JSON.stringify(r.body)}`);
+}
+console.log('info: C left the list of A and B as soon as it stopped');
+for (const n of [A, B]) {
   const code = await n.stop();
   check(code === 0, `node ${n.name} exit code ${code}`);
 }
