@@ -23,7 +23,8 @@ build_pkgs=(
   openssl curl ca-certificates
 )
 # Real peers of the interop tests (python3-* load only in Debian's /usr/bin/python3).
-test_pkgs=(python3 python3-websockets python3-socketio python3-requests python3-websocket chromium redis-server)
+test_pkgs=(python3 python3-websockets python3-socketio python3-requests python3-websocket chromium redis-server
+  nginx-light)
 # libFuzzer: clang 14 cannot compile libstdc++ 12's C++20 headers, so clang-16.
 fuzz_pkgs=(clang-16 libclang-rt-16-dev)
 # Bench-only peers (bench/run.py; never in CI): Boost.Beast's echo server, taskset.

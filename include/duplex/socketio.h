@@ -75,6 +75,16 @@ struct server_options {
   // Socket.IO's allowRequest: called for each Engine.IO handshake with what the request
   // showed (auth is still empty then); a returned message refuses it (403, "Forbidden").
   std::function<std::optional<std::string>(const handshake&)> allow_request;
+  // Several servers behind one address without sticky sessions (`duplex serve` with Redis):
+  // every session id carries `node_tag` (up to 32 of [A-Za-z0-9_-]), and a long-polling request
+  // for another node's session is handed to `forward` with that node's tag, to be answered by
+  // that node's server::serve_forwarded (status 0 = unreachable: the client is told "Session ID
+  // unknown"). WebSocket upgrades of another node's session are refused: the client stays on
+  // polling.
+  std::string node_tag;
+  std::function<void(std::string node_tag, bool post, std::string sid, std::string body,
+                     std::function<void(int status, std::string content_type, std::string body)> done)>
+      forward;
 };
 
 
@@ -218,6 +228,8 @@ struct server_stats {
   std::size_t sockets = 0;      // namespace connections
   std::uint64_t upgrades = 0;
   std::uint64_t bad_packets = 0;
+  std::uint64_t forwarded_out = 0;  // polling requests handed to another node
+  std::uint64_t forwarded_in = 0;   // polling requests served for another node
 };
 
 class server {
@@ -234,6 +246,12 @@ class server {
   // A dynamic namespace: every name `matches` accepts gets a child namespace on its first
   // CONNECT, with this parent's middlewares and connection handlers.
   namespace_& of(std::function<bool(std::string_view name)> matches);
+
+  // A long-polling GET (post = false) or POST that another node received for a session of this
+  // one (server_options::forward there). done runs once, on any thread; a GET may be held
+  // until there is something to send.
+  void serve_forwarded(bool post, std::string sid, std::string body,
+                       std::function<void(int status, std::string content_type, std::string body)> done);
 
   server_stats stats() const;
   const server_options& options() const noexcept;

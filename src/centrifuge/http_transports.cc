@@ -326,6 +326,16 @@ void add_stream_route(duplex::server& srv, const std::shared_ptr<fallback_state>
   });
 }
 
+// On the session's shard: runs the commands; false when there is no such session.
+bool run_emulation(fallback_state& st, std::size_t shard, const std::string& session,
+                   const std::string& data) {
+  auto& links = st.shards[shard].by_session;
+  auto it = links.find(session);
+  if (it == links.end()) return false;
+  it->second->on_emulation(data);
+  return true;
+}
+
 void add_emulation_route(duplex::server& srv, const std::shared_ptr<fallback_state>& st) {
   duplex::server* sp = &srv;
   srv.route("POST", st->options.emulation_path,
@@ -347,6 +357,18 @@ void add_emulation_route(duplex::server& srv, const std::shared_ptr<fallback_sta
       return reply({.status = 400, .body = "bad emulation request: " + why + "\n"});
     }
     const std::string& node_name = st->n.options().node_name;
+    if (!er->node.empty() && er->node != node_name && st->options.forward_emulation) {
+      const std::size_t here = duplex::server::current_thread_index();
+      executor* home = &sp->thread_executor(here);
+      return st->options.forward_emulation(
+          std::move(er->node), std::move(er->session), std::move(er->data),
+          [reply, home](int status) {
+            home->post([reply, status] {
+              reply(status == 204 ? http_reply{.status = 204, .content_type = ""}
+                                  : http_reply{.status = 404, .body = "unknown session\n"});
+            });
+          });
+    }
     const std::size_t shard = shard_of_session(er->session, st->shards.size());
     if ((!er->node.empty() && er->node != node_name) || shard == SIZE_MAX) {
       return reply({.status = 404, .body = "unknown session\n"});
@@ -354,11 +376,7 @@ void add_emulation_route(duplex::server& srv, const std::shared_ptr<fallback_sta
     const std::size_t here = duplex::server::current_thread_index();
     executor& home = sp->thread_executor(here);
     auto run = [st, shard, session = std::move(er->session), data = std::move(er->data)] {
-      auto& links = st->shards[shard].by_session;
-      auto it = links.find(session);
-      if (it == links.end()) return false;
-      it->second->on_emulation(data);
-      return true;
+      return run_emulation(*st, shard, session, data);
     };
     if (shard == here) {
       return reply(run() ? http_reply{.status = 204, .content_type = ""}
@@ -402,7 +420,7 @@ void add_uni_websocket(duplex::server& srv, const std::shared_ptr<fallback_state
 
 }  // namespace
 
-void add_fallback_endpoints(duplex::server& srv, node& n, fallback_options options) {
+emulation_server add_fallback_endpoints(duplex::server& srv, node& n, fallback_options options) {
   auto st = std::make_shared<fallback_state>(n, std::move(options));
   const fallback_options& o = st->options;
   add_stream_route(srv, st, "POST", o.http_stream_path, transport_kind::http_stream);
@@ -429,6 +447,14 @@ void add_fallback_endpoints(duplex::server& srv, node& n, fallback_options optio
       });
     }
   });
+  return [st](std::string session, std::string data, std::function<void(int)> done) {
+    const std::size_t shard = shard_of_session(session, st->shards.size());
+    if (shard == SIZE_MAX) return done(404);
+    st->n.hub().shard_at(shard).exec().post(
+        [st, shard, session = std::move(session), data = std::move(data), done = std::move(done)] {
+          done(run_emulation(*st, shard, session, data) ? 204 : 404);
+        });
+  };
 }
 
 }  // namespace duplex::centrifuge

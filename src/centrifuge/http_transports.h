@@ -13,7 +13,9 @@
 // may land on any loop: it is handed to the owner's executor, which runs the commands on the
 // session (replies go down the stream, as the protocol says) and the POST is answered 204 on
 // its own loop. Unknown session or node -> 404 (centrifuge-js then closes and reconnects);
-// malformed body -> 400.
+// malformed body -> 400. Several nodes without sticky sessions: a POST naming another node
+// (the connect reply's `node`, node_options::node_name) goes to options.forward_emulation,
+// and that node serves it with the function add_fallback_endpoints returned.
 //
 // Bad connect input is refused before a stream opens: 400 when the connect is not JSON
 // (bidirectional: not one JSON object per line; unidirectional: not one JSON object), 413
@@ -31,6 +33,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -54,10 +57,21 @@ struct fallback_options {
   // WebSocket limits for uni_websocket (as for /connection/websocket); the heartbeat,
   // backpressure and shutdown settings are set from the node's options.
   websocket_options uni_websocket;
+  // An /emulation request for a session of node `node` (not this one): hand it over and call
+  // done with the owner's status (204 served, 404 unknown session; 0 = the node could not be
+  // reached, answered 404). Empty: such requests get 404.
+  std::function<void(std::string node, std::string session, std::string data,
+                     std::function<void(int status)> done)>
+      forward_emulation;
 };
+
+// Runs the commands of an /emulation request forwarded from another node on the session
+// `session` of this one; done(204) or done(404) (unknown session), on any thread. Any thread.
+using emulation_server =
+    std::function<void(std::string session, std::string data, std::function<void(int status)> done)>;
 
 // Adds the six endpoints and the stop hook. `n` must outlive the server's run(). The loops'
 // indexes must be the hub's shard indexes (as app.cc builds them).
-void add_fallback_endpoints(duplex::server& srv, node& n, fallback_options options);
+emulation_server add_fallback_endpoints(duplex::server& srv, node& n, fallback_options options);
 
 }  // namespace duplex::centrifuge

@@ -183,6 +183,22 @@ envelope_error decode(std::string_view bytes, envelope& out) {
       out.kind = envelope_kind::client;
       e = r.client(out.who);
       break;
+    case 'f':
+      out.kind = envelope_kind::request;
+      e = r.string(out.fwd.from);
+      if (e == envelope_error::ok) e = r.num(out.fwd.id);
+      if (e == envelope_error::ok) e = r.string(out.fwd.service);
+      if (e == envelope_error::ok) e = r.string(out.fwd.session);
+      if (e == envelope_error::ok) e = r.string(out.fwd.body);
+      break;
+    case 'r':
+      out.kind = envelope_kind::response;
+      e = r.num(out.fwd.id);
+      if (e == envelope_error::ok) e = r.num(out.fwd.status);
+      if (e == envelope_error::ok && out.fwd.status > 999) e = envelope_error::bad_number;
+      if (e == envelope_error::ok) e = r.string(out.fwd.content_type);
+      if (e == envelope_error::ok) e = r.string(out.fwd.body);
+      break;
     default:
       return envelope_error::bad_magic;
   }
@@ -236,6 +252,25 @@ std::string encode_leave(std::string_view channel, const hub::client_info& who) 
 std::string encode_client(const hub::client_info& who) {
   std::string out = "D1c";
   put_client(out, who);
+  return out;
+}
+
+std::string encode_request(const forwarded& f) {
+  std::string out = "D1f";
+  put_str(out, f.from);
+  put_num(out, f.id);
+  put_str(out, f.service);
+  put_str(out, f.session);
+  put_str(out, f.body);
+  return out;
+}
+
+std::string encode_response(const forwarded& f) {
+  std::string out = "D1r";
+  put_num(out, f.id);
+  put_num(out, f.status);
+  put_str(out, f.content_type);
+  put_str(out, f.body);
   return out;
 }
 

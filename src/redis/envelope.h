@@ -10,6 +10,8 @@
 //   kind "j"   = str(channel) client                                         join
 //   kind "l"   = str(channel) client                                         leave
 //   kind "c"   = client                                                      presence entry
+//   kind "f"   = str(from_node) num(id) str(service) str(session) str(body)  forwarded request
+//   kind "r"   = num(id) num(status) str(content_type) str(body)             its response
 //   info       = "-" | "+" client
 //   client     = str(client_id) str(user_id) str(conn_info) str(chan_info)
 //   tags       = num(count) count * (str(key) str(value))
@@ -29,7 +31,7 @@
 
 namespace duplex::redis {
 
-enum class envelope_kind : std::uint8_t { publication, join, leave, client };
+enum class envelope_kind : std::uint8_t { publication, join, leave, client, request, response };
 
 enum class envelope_error : std::uint8_t {
   ok = 0,
@@ -44,12 +46,25 @@ enum class envelope_error : std::uint8_t {
 
 std::string_view to_string(envelope_error e) noexcept;
 
+// A request forwarded to the node that owns a session, or its response (node_bus.h). Node
+// topics only: a channel topic carrying one is refused.
+struct forwarded {
+  std::string from;          // request: the node to answer
+  std::uint64_t id = 0;      // request id, chosen by the sender, echoed by the response
+  std::string service;       // request: which handler ("eio", "emulation", ...)
+  std::string session;       // request: the session it is for
+  std::uint64_t status = 0;  // response: HTTP-like status (at most 999)
+  std::string content_type;  // response
+  std::string body;
+};
+
 // The decoded value; which members are meaningful depends on kind.
 struct envelope {
   envelope_kind kind = envelope_kind::publication;
   hub::publication pub;  // publication: channel, offset, epoch, data, info, tags
   std::string channel;   // join/leave: the channel
   hub::client_info who;  // join/leave/client: the client
+  forwarded fwd;         // request/response
 };
 
 // Decodes one envelope. On error, `out` is left in an unspecified state.
@@ -66,5 +81,7 @@ std::string encode_publication_head(std::uint64_t offset, std::string_view epoch
 std::string encode_join(std::string_view channel, const hub::client_info& who);
 std::string encode_leave(std::string_view channel, const hub::client_info& who);
 std::string encode_client(const hub::client_info& who);
+std::string encode_request(const forwarded& f);
+std::string encode_response(const forwarded& f);
 
 }  // namespace duplex::redis

@@ -1,5 +1,5 @@
-// Fuzz target: random bytes as a Redis Pub/Sub payload, Stream entry or presence value through
-// envelope decode(). Oracles: no crash or sanitizer report; an accepted envelope re-encodes to
+// Fuzz target: random bytes as a Redis Pub/Sub payload (channel or node topic), Stream entry or
+// presence value through envelope decode(). Oracles: no crash or sanitizer report; an accepted envelope re-encodes to
 // exactly the input (the format has one encoding per value: canonical decimals, no slack).
 #include <cstdint>
 #include <string>
@@ -24,6 +24,8 @@ std::string encode(const duplex::redis::envelope& e) {
     case envelope_kind::join: return duplex::redis::encode_join(e.channel, e.who);
     case envelope_kind::leave: return duplex::redis::encode_leave(e.channel, e.who);
     case envelope_kind::client: return duplex::redis::encode_client(e.who);
+    case envelope_kind::request: return duplex::redis::encode_request(e.fwd);
+    case envelope_kind::response: return duplex::redis::encode_response(e.fwd);
   }
   return {};
 }

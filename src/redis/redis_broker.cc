@@ -125,6 +125,7 @@ redis_broker_stats redis_broker::stats() const noexcept {
   s.failures = get(counters_.failures);
   s.messages = get(counters_.messages);
   s.malformed = get(counters_.malformed);
+  s.node_messages = get(counters_.node_messages);
   s.late_messages = get(counters_.late_messages);
   s.subscribe_commands = get(counters_.subscribe_commands);
   s.unsubscribe_commands = get(counters_.unsubscribe_commands);
@@ -294,6 +295,23 @@ void redis_broker::publish_join(const std::string& channel, const hub::client_in
     const std::string_view args[] = {"PUBLISH", topic, msg};
     if (shut_down_ || !command(args, {})) {
       counters_.failures.fetch_add(1, std::memory_order_relaxed);
+    }
+  });
+}
+
+void redis_broker::send_to_node(std::string_view node_id, std::string payload,
+                                executor* reply_on, hub::callback<long long> done) {
+  on_loop([this, topic = keys_.node_topic(node_id), payload = std::move(payload), reply_on,
+           done = std::move(done)]() mutable {
+    auto answer = std::make_shared<hub::callback<long long>>(std::move(done));
+    const std::string_view args[] = {"PUBLISH", topic, payload};
+    const bool sent = !shut_down_ && command(args, [reply_on, answer](redisReply* r) mutable {
+      const long long n = r != nullptr && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+      hub::complete(reply_on, std::move(*answer), n);
+    });
+    if (!sent) {
+      counters_.failures.fetch_add(1, std::memory_order_relaxed);
+      hub::complete(reply_on, std::move(*answer), -1LL);
     }
   });
 }

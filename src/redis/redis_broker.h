@@ -70,6 +70,9 @@ struct redis_broker_options {
   std::size_t subscribe_batch = 512;  // channels per SUBSCRIBE/UNSUBSCRIBE command
   // Loop thread; after the subscriber link came back (not on the first connect).
   std::function<void()> on_pubsub_restored;
+  // Loop thread; a message on this node's topic (node_bus: forwarded requests and responses).
+  // Without it such messages are dropped.
+  std::function<void(std::string_view payload)> on_node_message;
 };
 
 // A snapshot; counters since construction.
@@ -78,6 +81,7 @@ struct redis_broker_stats {
   std::uint64_t failures = 0;            // operations answered broker_unavailable
   std::uint64_t messages = 0;            // Pub/Sub messages delivered to broker_events
   std::uint64_t malformed = 0;           // Pub/Sub messages / stored entries refused
+  std::uint64_t node_messages = 0;       // messages on this node's topic (forwarding)
   std::uint64_t late_messages = 0;       // messages for channels no longer subscribed
   std::uint64_t subscribe_commands = 0;  // SUBSCRIBE commands sent (batches)
   std::uint64_t unsubscribe_commands = 0;
@@ -116,6 +120,12 @@ class redis_broker final : public hub::broker {
   void presence_stats(const std::string& channel, executor* reply_on,
                       hub::callback<hub::presence_stats_result> done) override;
 
+  // PUBLISHes `payload` on node `node_id`'s topic (node_bus). done (on reply_on, or the loop
+  // thread when null) gets the number of nodes that received it: 0 when no such node is
+  // subscribed (gone), -1 when Redis could not be asked. Any thread.
+  void send_to_node(std::string_view node_id, std::string payload, executor* reply_on,
+                    hub::callback<long long> done);
+
   // Closes both connections (pending operations fail with broker_unavailable) and stops
   // timers; later calls fail at once. Loop thread only; idempotent.
   void shutdown();
@@ -141,7 +151,7 @@ class redis_broker final : public hub::broker {
   template <class V>
   using string_map = std::unordered_map<std::string, V, string_hash, std::equal_to<>>;
   struct counters {
-    std::atomic<std::uint64_t> publishes{0}, failures{0}, messages{0}, malformed{0},
+    std::atomic<std::uint64_t> publishes{0}, failures{0}, messages{0}, malformed{0}, node_messages{0},
         late_messages{0}, subscribe_commands{0}, unsubscribe_commands{0}, commands{0},
         reconnects{0};
   };

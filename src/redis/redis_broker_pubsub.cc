@@ -141,8 +141,9 @@ void redis_broker::on_subscribed(std::string_view topic) {
 
 void redis_broker::on_message(std::string_view topic, std::string_view payload) {
   if (!topic.starts_with(topic_prefix_)) {
-    // The node topic carries nothing yet (reserved for forwarding between nodes).
-    if (topic != node_topic_) count_malformed("unexpected topic", topic);
+    if (topic != node_topic_) return count_malformed("unexpected topic", topic);
+    counters_.node_messages.fetch_add(1, std::memory_order_relaxed);
+    if (opts_.on_node_message) opts_.on_node_message(payload);  // decoded by the node bus
     return;
   }
   const std::string_view ch = topic.substr(topic_prefix_.size());
@@ -174,6 +175,9 @@ void redis_broker::on_message(std::string_view topic, std::string_view payload) 
       return;
     case envelope_kind::client:
       return count_malformed("presence entry on a channel topic", payload);
+    case envelope_kind::request:
+    case envelope_kind::response:
+      return count_malformed("node message on a channel topic", payload);
   }
 }
 

@@ -20,6 +20,8 @@
 #include "hub/memory_broker.h"
 #include "net/loop.h"
 #include "redis/endpoint.h"
+#include "redis/node_bus.h"
+#include "redis/node_registry.h"
 #include "redis/redis_broker.h"
 #include "server/api.h"
 #include "server/demo_ticker.h"
@@ -45,24 +47,45 @@ const std::vector<std::uint64_t> latency_buckets_us = {50,    100,   250,    500
                                                        2500,  5000,  10000,  25000,  50000,
                                                        100000, 250000, 1000000};
 
+// Who announce_possible_gap tells: every protocol's sessions on the hub. node is required;
+// the endpoints are told when set.
+struct gap_audience {
+  centrifuge::node* node = nullptr;
+  sio_bridge* sio = nullptr;            // /socket.io/
+  events_endpoint* events = nullptr;    // /events
+  raw_ws_endpoint* raw_ws = nullptr;    // /ws
+};
+
 // The Redis subscriber link came back after a loss (redis_broker_options::on_pubsub_restored,
 // on the broker's loop thread): publications made meanwhile on other nodes never reached this
-// one, and if Redis restarted empty the channels' epochs changed. Every Centrifugo session is
-// disconnected with 3010 "insufficient state" (a reconnect code): the SDK reconnects and
-// resubscribes from its positions, so it gets what it missed (recovered) or learns that the
-// epoch changed (recovered false) — never a silent gap. The task posted per loop thread runs
-// before any publication that the new link delivers to that thread (the broker calls this after
-// sending its SUBSCRIBEs, and the hub posts deliveries FIFO to the same executors).
+// one, and if Redis restarted empty the channels' epochs changed. Each protocol's clients are
+// made to recover or told, never given a silent gap:
+//  - Centrifugo: every session is disconnected with 3010 "insufficient state" (a reconnect
+//    code): the SDK reconnects and resubscribes from its positions, so it gets what it missed
+//    (recovered) or learns that the epoch changed (recovered false);
+//  - Socket.IO and SSE: each channel with history is subscribed again, in place, from the
+//    last position the client was given: what it missed follows, or a per-channel gap notice
+//    with the new position (Socket.IO event `gap`, SSE event `:gap`); channels without history
+//    get that notice at once (sio_bridge.h, events_endpoint.h: "Broker gap");
+//  - raw WebSocket (no positions, no resume): closed with 1012, the client reconnects.
+// The tasks posted per loop thread run before any publication that the new link delivers to
+// that thread (the broker calls this after sending its SUBSCRIBEs, and the hub posts
+// deliveries FIFO to the same executors), so no client's position moves past the gap first.
 //
-// Coarse for now: the hub offers no "these channels may have a gap" notice per subscription
-// yet (Centrifugo's per-channel answer is an unsubscribe 2500, as the slow-consumer drop path
-// sends), so sessions with no subscription reconnect too; nothing is done when no channel has a
-// local subscriber. Socket.IO, SSE and raw WebSocket subscribers are not told here.
-void announce_possible_gap(centrifuge::node& node) {
+// Centrifugo's part is coarse: the hub offers no "these channels may have a gap" notice per
+// subscription yet (Centrifugo's per-channel answer is an unsubscribe 2500, as the
+// slow-consumer drop path sends), so sessions with no subscription reconnect too. Nothing is
+// done when no channel has a local subscriber.
+void announce_possible_gap(const gap_audience& to) {
+  centrifuge::node& node = *to.node;
   hub::channel_hub& hub = node.hub();
   if (hub.channels().empty()) return;
-  spdlog::warn("broker: the Redis subscriber link was restored; Centrifugo clients are told to "
-               "reconnect and recover (3010 insufficient state)");
+  spdlog::warn("broker: the Redis subscriber link was restored; clients recover or are told: "
+               "Centrifugo reconnects (3010 insufficient state), Socket.IO and SSE resubscribe "
+               "in place, raw WebSocket closes (1012)");
+  if (to.sio != nullptr) to.sio->announce_possible_gap();
+  if (to.events != nullptr) to.events->announce_possible_gap();
+  if (to.raw_ws != nullptr) to.raw_ws->announce_possible_gap();
   for (std::size_t i = 0; i < node.shard_count(); ++i) {
     centrifuge::shard_state* st = &node.shard(i);
     hub.shard_at(i).exec().post([st] {
@@ -95,11 +118,22 @@ struct app::impl {
     net::loop loop;
     std::unique_ptr<redis::redis_broker> broker;
     std::thread thread;
-    // Whom on_pubsub_restored (broker loop thread) tells: set once the node exists, cleared
+    // `info` lists the live nodes from it; on the same loop, with a link of its own.
+    std::unique_ptr<redis::node_registry> registry;
+    std::mutex figures_mu;
+    const api_handler* figures = nullptr;  // this node's figures, once the API exists
+    // Whom on_pubsub_restored (broker loop thread) tells: set once the endpoints exist, cleared
     // in ~app before the server's loops stop, so the callback never posts to a loop that is
     // going away.
     std::mutex tell_mu;
-    centrifuge::node* tell = nullptr;
+    gap_audience tell;  // tell.node == nullptr: nobody
+    // Requests for sessions of other nodes go out, and theirs come in, through the node bus
+    // (Socket.IO long-polling, Centrifugo /emulation: no sticky sessions). Its handlers run
+    // on this loop and reach the endpoints below once they exist (cleared in ~app).
+    std::unique_ptr<redis::node_bus> bus;
+    std::mutex serve_mu;
+    io::server* sio_target = nullptr;
+    centrifuge::emulation_server emulation_target;
   };
   std::unique_ptr<redis_side> redis;
   hub::broker* broker = &memory;
@@ -118,6 +152,7 @@ struct app::impl {
   std::unique_ptr<demo_ticker> ticker;  // on loop thread 0; outlives the loops (~app)
 
   void register_metrics();
+  static void serve_forwarded_requests(redis_side& r);
   void add_routes();
   void schedule_sweep(executor& ex);
 };
@@ -130,16 +165,26 @@ app::app(config cfg, std::string web_root) : impl_(std::make_unique<impl>()) {
 app::~app() {
   if (auto& r = impl_->redis) {
     std::lock_guard lk(r->tell_mu);
-    r->tell = nullptr;
+    r->tell = {};
+  }
+  if (auto& r = impl_->redis) {
+    std::lock_guard lk(r->serve_mu);
+    r->sio_target = nullptr;
+    r->emulation_target = nullptr;
   }
   if (impl_->srv) impl_->srv->stop();
   // The server's loops (which run hub and session tasks) end before the hub and node go.
   impl_->srv.reset();
   if (auto& r = impl_->redis; r && r->thread.joinable()) {
     // shutdown() belongs to the broker's loop; stop from inside the task so it runs first.
+    // The registry goes first: this node leaves `info` at once (it waits at most its
+    // shutdown_timeout for Redis to confirm the removal).
     r->loop.post([&r] {
-      r->broker->shutdown();
-      r->loop.stop();
+      r->bus->shutdown();  // requests still waiting for another node are answered "unknown"
+      r->registry->shutdown([&r] {
+        r->broker->shutdown();
+        r->loop.stop();
+      });
     });
     r->thread.join();
   }
@@ -171,9 +216,23 @@ std::error_code app::start(std::string& why) {
     ro.where = *where;
     ro.on_pubsub_restored = [r = d.redis.get()] {
       std::lock_guard lk(r->tell_mu);
-      if (r->tell != nullptr) announce_possible_gap(*r->tell);
+      if (r->tell.node != nullptr) announce_possible_gap(r->tell);
     };
+    ro.on_node_message = [r = d.redis.get()](std::string_view payload) { r->bus->on_message(payload); };
     d.redis->broker = std::make_unique<redis::redis_broker>(d.redis->loop, ro);
+    d.redis->bus = std::make_unique<redis::node_bus>(d.redis->loop, d.redis->broker->node_id());
+    impl::serve_forwarded_requests(*d.redis);
+    redis::node_registry_options nro;
+    nro.where = *where;
+    nro.node_id = d.redis->broker->node_id();  // = the `info` uid
+    nro.version = version_string;
+    nro.load = [r = d.redis.get()] {  // the registry's loop thread
+      std::lock_guard lk(r->figures_mu);
+      if (r->figures == nullptr) return redis::node_load{};
+      const node_info n = r->figures->local_node();
+      return redis::node_load{n.num_clients, n.num_users, n.num_channels, n.num_subs, n.uptime};
+    };
+    d.redis->registry = std::make_unique<redis::node_registry>(d.redis->loop, std::move(nro));
     net::loop* l = &d.redis->loop;
     d.redis->thread = std::thread([l] { l->run(); });
     d.broker = d.redis->broker.get();
@@ -207,24 +266,47 @@ std::error_code app::start(std::string& why) {
                                    : d.cfg.client.max_channels_per_client;
   no.anonymous_connect = d.cfg.auth.allow_anonymous;
   no.version = version_string;
+  // With Redis, the connect reply names this node: emulation requests carry it back, and a
+  // node that does not own the session forwards them here.
+  if (d.redis) no.node_name = d.redis->broker->node_id();
   no.limits.max_frame_bytes = d.cfg.client.max_message_size;
   no.limits.max_command_bytes = d.cfg.client.max_message_size;
   histogram* lat = d.latency;
   no.observe_delivery_latency = [lat](std::uint64_t us) { lat->observe(us); };
   d.node = std::make_unique<centrifuge::node>(*d.hub, d.centrifuge_formats, d.auth.get(), no);
-  if (d.redis) {
-    std::lock_guard lk(d.redis->tell_mu);
-    d.redis->tell = d.node.get();
-  }
 
   api_options ao;
   ao.key = d.cfg.auth.api_key;
   ao.insecure = d.cfg.auth.api_insecure;
   ao.version = version_string;
+  if (d.redis) {  // `info` lists every live node of the Redis node registry
+    ao.uid = d.redis->broker->node_id();
+    ao.list_nodes = [reg = d.redis->registry.get()](
+                        executor* reply_on,
+                        std::function<void(std::optional<std::vector<node_info>>)> done) {
+      reg->list(reply_on, [done = std::move(done)](redis::node_list_result r) {
+        if (r.err != hub::error::ok) return done(std::nullopt);
+        std::vector<node_info> nodes;
+        for (const redis::node_entry& n : r.nodes) {
+          nodes.push_back({n.id, n.name, n.version, n.load.num_clients, n.load.num_users,
+                           n.load.num_channels, n.load.num_subs, n.load.uptime_s});
+        }
+        done(std::move(nodes));
+      });
+    };
+  }
   d.api = std::make_unique<api_handler>(*d.hub, d.node.get(), ao);
+  if (d.redis) {
+    std::lock_guard lk(d.redis->figures_mu);
+    d.redis->figures = d.api.get();
+  }
 
   d.register_metrics();
   d.add_routes();
+  if (d.redis) {  // once every endpoint exists
+    std::lock_guard lk(d.redis->tell_mu);
+    d.redis->tell = {d.node.get(), d.sio_hub.get(), d.events.get(), d.raw_ws.get()};
+  }
   // Each loop thread writes its own metric shards.
   for (std::size_t i = 0; i < d.srv->threads(); ++i) {
     d.srv->thread_executor(i).post([i] { metrics_registry::bind_thread(i); });
@@ -242,6 +324,31 @@ std::error_code app::start(std::string& why) {
     return ec;
   }
   return {};
+}
+
+// The bus services this node offers to the others: a Socket.IO long-poll ("eio.get") or POST
+// ("eio.post") for one of our sids, and the commands of a Centrifugo /emulation request
+// ("emulation") for one of our sessions. Run on the broker's loop; answered from the owner's.
+void app::impl::serve_forwarded_requests(redis_side& r) {
+  for (const bool post : {false, true}) {
+    r.bus->serve(post ? "eio.post" : "eio.get",
+                 [&r, post](std::string sid, std::string body, redis::node_bus::responder respond) {
+      std::lock_guard lk(r.serve_mu);
+      if (r.sio_target == nullptr) return respond({503, "text/plain", "stopping\n"});
+      r.sio_target->serve_forwarded(post, std::move(sid), std::move(body),
+                                    [respond](int status, std::string ct, std::string out) {
+        respond({status, std::move(ct), std::move(out)});
+      });
+    });
+  }
+  r.bus->serve("emulation",
+               [&r](std::string session, std::string data, redis::node_bus::responder respond) {
+    std::lock_guard lk(r.serve_mu);
+    if (!r.emulation_target) return respond({503, "text/plain", "stopping\n"});
+    r.emulation_target(std::move(session), std::move(data),
+                       [respond](int status) { respond({status, {}, {}}); });
+  });
+  r.bus->attach(*r.broker);
 }
 
 void app::impl::schedule_sweep(executor& ex) {
@@ -276,6 +383,28 @@ void app::impl::register_metrics() {
   m.add_counter_fn("duplex_socketio_bad_packets_total",
                    "Malformed Socket.IO packets (the connection was closed).",
                    sio_stat(&io::server_stats::bad_packets));
+  m.add_counter_fn("duplex_socketio_forwarded_out_total",
+                   "Socket.IO long-polling requests for another node's session, forwarded there.",
+                   sio_stat(&io::server_stats::forwarded_out));
+  m.add_counter_fn("duplex_socketio_forwarded_in_total",
+                   "Socket.IO long-polling requests served here for another node.",
+                   sio_stat(&io::server_stats::forwarded_in));
+  // The node bus (Redis only): every request sent to another node, and those left unanswered
+  // (owner gone, Redis down, timeout: the client was told its session is unknown).
+  redis_side* rs = redis.get();
+  auto bus_stat = [rs](auto member) {
+    return [rs, member] { return rs ? static_cast<double>(rs->bus->stats().*member) : 0.0; };
+  };
+  m.add_counter_fn("duplex_node_bus_requests_total", "Requests forwarded to another node.",
+                   bus_stat(&redis::node_bus_stats::requests_sent));
+  m.add_counter_fn("duplex_node_bus_served_total", "Requests served for another node.",
+                   bus_stat(&redis::node_bus_stats::requests_served));
+  m.add_counter_fn("duplex_node_bus_unanswered_total",
+                   "Forwarded requests that got no answer from their node.",
+                   bus_stat(&redis::node_bus_stats::unanswered));
+  m.add_counter_fn("duplex_node_bus_dropped_total",
+                   "Malformed or unexpected node bus messages dropped.",
+                   bus_stat(&redis::node_bus_stats::dropped));
   m.add_gauge_fn("duplex_subscriptions", "Channel subscriptions on this node.", [h] {
     double sum = 0;
     for (const auto& [name, count] : h->channels()) sum += static_cast<double>(count);
@@ -347,6 +476,20 @@ void app::impl::add_routes() {
   so.max_http_buffer_size = cfg.client.max_message_size;
   so.cors_origins = cfg.client.allowed_origins;
   so.max_output_bytes = 2 * cfg.client.max_output_bytes;  // the hub's policy applies first
+  // A held poll waits up to a ping interval on its owner; a POST is answered at once there.
+  const std::chrono::milliseconds poll_wait = so.ping_interval + std::chrono::seconds(10);
+  const std::chrono::milliseconds post_wait{10000};
+  if (redis) {
+    so.node_tag = redis->broker->node_id();
+    so.forward = [bus = redis->bus.get(), poll_wait, post_wait](
+                     std::string node, bool post, std::string sid, std::string body,
+                     std::function<void(int, std::string, std::string)> done) {
+      bus->request(std::move(node), post ? "eio.post" : "eio.get", std::move(sid), std::move(body),
+                   post ? post_wait : poll_wait, nullptr, [done](redis::bus_response r) {
+        done(r.status, std::move(r.content_type), std::move(r.body));
+      });
+    };
+  }
   sio = std::make_unique<io::server>(*srv, so);
   sio_hub = std::make_unique<sio_bridge>(
       *hub, sio_format, auth.get(),
@@ -356,9 +499,22 @@ void app::impl::add_routes() {
   sio_hub->attach(*sio);
   // Centrifugo's other transports: emulation (http_stream, sse + /emulation), unidirectional
   // (uni_websocket, uni_sse, uni_http_stream); their stop hook sends 3001 to open streams.
-  centrifuge::add_fallback_endpoints(
-      *srv, *node,
-      {.allowed_origins = cfg.client.allowed_origins, .uni_websocket = to_websocket_options(cfg)});
+  centrifuge::fallback_options fo{.allowed_origins = cfg.client.allowed_origins,
+                                  .uni_websocket = to_websocket_options(cfg)};
+  if (redis) {
+    fo.forward_emulation = [bus = redis->bus.get(), post_wait](std::string node, std::string session,
+                                                               std::string data,
+                                                               std::function<void(int)> done) {
+      bus->request(std::move(node), "emulation", std::move(session), std::move(data), post_wait,
+                   nullptr, [done](redis::bus_response r) { done(r.status); });
+    };
+  }
+  centrifuge::emulation_server emulation = centrifuge::add_fallback_endpoints(*srv, *node, std::move(fo));
+  if (redis) {
+    std::lock_guard lk(redis->serve_mu);
+    redis->sio_target = sio.get();
+    redis->emulation_target = std::move(emulation);
+  }
 
   duplex::websocket_options echo_opt{.permessage_deflate = true};
   srv->websocket("/echo", echo_opt,

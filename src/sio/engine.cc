@@ -1,6 +1,7 @@
 // Engine.IO v4 sessions, polling and WebSocket transports, upgrade; see engine.h.
 #include "sio/engine.h"
 
+#include <algorithm>
 #include <atomic>
 #include <unordered_map>
 #include <utility>
@@ -27,6 +28,7 @@ using codec::eio_packet_view;
 constexpr char sid_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 constexpr std::size_t sid_random_chars = 20;
 constexpr std::size_t max_threads = 64 * 64;  // what two sid characters can name
+constexpr std::size_t max_node_tag = 32;
 
 // Engine.IO's error table (engine.io server.ts `errorMessages`).
 enum class eio_error_code : int {
@@ -61,13 +63,14 @@ std::string error_body(eio_error_code c) {
 }
 
 // A new session id: 120 random bits (CSPRNG: the sid is the only credential a polling
-// request carries), then the owner thread in two characters.
-std::string new_sid(std::size_t owner) {
+// request carries), the node tag (several nodes), then the owner thread in two characters.
+std::string new_sid(std::string_view node_tag, std::size_t owner) {
   unsigned char raw[sid_random_chars];
   DUPLEX_ASSERT(RAND_bytes(raw, sizeof raw) == 1);
   std::string sid;
-  sid.reserve(sid_random_chars + 2);
+  sid.reserve(sid_random_chars + node_tag.size() + 2);
   for (unsigned char b : raw) sid += sid_alphabet[b & 63];
+  sid += node_tag;
   sid += sid_alphabet[owner / 64];
   sid += sid_alphabet[owner % 64];
   return sid;
@@ -82,15 +85,32 @@ int alphabet_index(char c) {
   return -1;
 }
 
-// The owner thread a sid names, or SIZE_MAX when it is not one of ours.
-std::size_t owner_of(std::string_view sid, std::size_t threads) {
-  if (sid.size() != sid_random_chars + 2) return SIZE_MAX;
-  for (char c : sid) {
-    if (alphabet_index(c) < 0) return SIZE_MAX;
+bool in_alphabet(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return alphabet_index(c) >= 0; });
+}
+
+// What a sid names: its node's tag and the owner thread there.
+struct sid_parts {
+  std::string_view node;
+  std::size_t owner = 0;
+};
+
+// nullopt when `sid` cannot be one of ours (any node's).
+std::optional<sid_parts> parse_sid(std::string_view sid) {
+  if (sid.size() < sid_random_chars + 2 || sid.size() > sid_random_chars + max_node_tag + 2) {
+    return std::nullopt;
   }
-  const auto owner = static_cast<std::size_t>(alphabet_index(sid[sid_random_chars]) * 64 +
-                                              alphabet_index(sid[sid_random_chars + 1]));
-  return owner < threads ? owner : SIZE_MAX;
+  if (!in_alphabet(sid)) return std::nullopt;
+  const std::size_t n = sid.size();
+  return sid_parts{sid.substr(sid_random_chars, n - sid_random_chars - 2),
+                   static_cast<std::size_t>(alphabet_index(sid[n - 2]) * 64 + alphabet_index(sid[n - 1]))};
+}
+
+// The owner thread a sid of this node names, or SIZE_MAX when it is not one of this node's.
+std::size_t owner_of(std::string_view sid, std::size_t threads, std::string_view node_tag) {
+  const std::optional<sid_parts> p = parse_sid(sid);
+  if (!p || p->node != node_tag) return SIZE_MAX;
+  return p->owner < threads ? p->owner : SIZE_MAX;
 }
 
 // The parts of an Engine.IO request's query that matter.
@@ -145,6 +165,7 @@ struct poll_ref {
   std::uint64_t id = 0;
   http::reply_handle handle;
   http::header_list cors;
+  forwarded_reply remote;  // set: the request came from another node; answer through this
 };
 
 // A WebSocket serving a session: where it lives and its id there.
@@ -176,7 +197,8 @@ struct engine_server::impl {
   std::vector<std::unique_ptr<thread_state>> threads;
 
   std::atomic<std::size_t> sessions{0};
-  std::atomic<std::uint64_t> handshakes{0}, upgrades{0}, bad_requests{0}, cross_thread{0};
+  std::atomic<std::uint64_t> handshakes{0}, upgrades{0}, bad_requests{0}, cross_thread{0},
+      forwarded_out{0}, forwarded_in{0};
 
   thread_state& here() {
     const std::size_t i = duplex::server::current_thread_index();
@@ -217,6 +239,10 @@ struct engine_server::impl {
   }
   // Answers a poll (or POST) from any thread: hops to the request's thread when needed.
   void answer_from_owner(poll_ref p, int status, std::string content_type, std::string body) {
+    if (p.remote) {
+      if (status >= 400) bad_requests.fetch_add(1, std::memory_order_relaxed);
+      return p.remote(status, std::move(content_type), std::move(body));
+    }
     on_thread(p.thread, [this, p = std::move(p), status, ct = std::move(content_type),
                          body = std::move(body)] {
       answer(p.thread, p.handle, status, ct, body, p.cors);
@@ -248,6 +274,9 @@ struct engine_server::impl {
   }
 
   session* open_session(thread_state& t, engine_handshake hs, bool websocket, ws_ref ws);
+  // A POST's packets and a poll, on the owner thread of sid (answered through p).
+  void owner_post(poll_ref p, const std::string& sid, std::string_view data);
+  void owner_poll(poll_ref p, const std::string& sid);
 };
 
 // One Engine.IO session, on its owner thread.
@@ -625,8 +654,8 @@ session* engine_server::impl::find(std::string_view sid) {
 
 session* engine_server::impl::open_session(thread_state& t, engine_handshake hs, bool websocket,
                                             ws_ref ws) {
-  std::string sid = new_sid(t.index);
-  while (t.sessions.contains(sid)) sid = new_sid(t.index);
+  std::string sid = new_sid(opt.node_tag, t.index);
+  while (t.sessions.contains(sid)) sid = new_sid(opt.node_tag, t.index);
   auto* s = new session(*this, t, sid, std::move(hs));
   t.sessions.emplace(std::move(sid), s);
   sessions.fetch_add(1, std::memory_order_relaxed);
@@ -696,7 +725,14 @@ class polling_target final : public http::route_target {
       handshake(req, s, std::move(p));
       return {result::kind::deferred};
     }
-    const std::size_t owner = owner_of(q.sid, eng_.threads.size());
+    if (eng_.opt.forward) {
+      const std::optional<sid_parts> parts = parse_sid(q.sid);
+      if (parts && parts->node != eng_.opt.node_tag) {
+        forward(std::move(p), std::string(parts->node), post, std::move(q.sid), body);
+        return {result::kind::deferred};
+      }
+    }
+    const std::size_t owner = owner_of(q.sid, eng_.threads.size(), eng_.opt.node_tag);
     if (owner == SIZE_MAX) {
       eng_.answer_error(thread_, p.handle, 400, eio_error_code::unknown_sid, p.cors);
       return {result::kind::deferred};
@@ -712,18 +748,7 @@ class polling_target final : public http::route_target {
       }
       eng_.on_thread(owner, [e = &eng_, p = std::move(p), sid = std::move(q.sid),
                              data = std::string(body)]() mutable {
-        session* ss = e->find(sid);
-        if (ss == nullptr) {
-          return e->answer_from_owner(std::move(p), 400, "application/json",
-                                      error_body(eio_error_code::unknown_sid));
-        }
-        const int status = ss->on_post(data);
-        if (status == 200) {
-          e->answer_from_owner(std::move(p), 200, "text/html", "ok");
-        } else {
-          e->answer_from_owner(std::move(p), 400, "application/json",
-                               error_body(eio_error_code::bad_request));
-        }
+        e->owner_post(std::move(p), sid, data);
       });
       return {result::kind::deferred};
     }
@@ -734,12 +759,7 @@ class polling_target final : public http::route_target {
       });
     });
     eng_.on_thread(owner, [e = &eng_, p = std::move(p), sid = std::move(q.sid)]() mutable {
-      session* ss = e->find(sid);
-      if (ss == nullptr) {
-        return e->answer_from_owner(std::move(p), 400, "application/json",
-                                    error_body(eio_error_code::unknown_sid));
-      }
-      ss->on_poll(std::move(p));
+      e->owner_poll(std::move(p), sid);
     });
     return {result::kind::deferred};
   }
@@ -761,11 +781,75 @@ class polling_target final : public http::route_target {
     eng_.handler.on_open(*ss);
   }
 
+  // Hands the request to the node that owns the session; its answer comes back here.
+  void forward(poll_ref p, std::string node, bool post, std::string sid, std::string_view body) {
+    eng_.forwarded_out.fetch_add(1, std::memory_order_relaxed);
+    eng_.opt.forward(std::move(node), post, std::move(sid), std::string(body),
+                     [e = &eng_, p = std::move(p)](int status, std::string ct, std::string out) {
+      if (status == 0) {  // the owner could not be reached: the session is gone for the client
+        status = 400;
+        ct = "application/json";
+        out = error_body(eio_error_code::unknown_sid);
+      }
+      e->answer_from_owner(p, status, std::move(ct), std::move(out));
+    });
+  }
+
   engine_server::impl& eng_;
   std::size_t thread_;
 };
 
 }  // namespace
+
+void engine_server::impl::owner_post(poll_ref p, const std::string& sid, std::string_view data) {
+  session* ss = find(sid);
+  if (ss == nullptr) {
+    return answer_from_owner(std::move(p), 400, "application/json",
+                             error_body(eio_error_code::unknown_sid));
+  }
+  if (ss->on_post(data) == 200) {
+    answer_from_owner(std::move(p), 200, "text/html", "ok");
+  } else {
+    answer_from_owner(std::move(p), 400, "application/json", error_body(eio_error_code::bad_request));
+  }
+}
+
+void engine_server::impl::owner_poll(poll_ref p, const std::string& sid) {
+  session* ss = find(sid);
+  if (ss == nullptr) {
+    return answer_from_owner(std::move(p), 400, "application/json",
+                             error_body(eio_error_code::unknown_sid));
+  }
+  ss->on_poll(std::move(p));
+}
+
+void engine_server::serve_forwarded(bool post, std::string sid, std::string body,
+                                    forwarded_reply done) {
+  impl* e = impl_.get();
+  e->forwarded_in.fetch_add(1, std::memory_order_relaxed);
+  const std::size_t owner = owner_of(sid, e->threads.size(), e->opt.node_tag);
+  if (owner == SIZE_MAX) {
+    e->bad_requests.fetch_add(1, std::memory_order_relaxed);
+    return done(400, "application/json", error_body(eio_error_code::unknown_sid));
+  }
+  if (post && body.size() > e->opt.max_payload) {
+    e->bad_requests.fetch_add(1, std::memory_order_relaxed);
+    done(413, "text/plain; charset=UTF-8", "payload too large\n");
+    e->on_thread(owner, [e, sid = std::move(sid)] {
+      if (session* ss = e->find(sid)) ss->close();
+    });
+    return;
+  }
+  e->on_thread(owner, [e, owner, post, sid = std::move(sid), body = std::move(body),
+                       done = std::move(done)]() mutable {
+    poll_ref p{owner, e->threads[owner]->next_id++, {}, {}, std::move(done)};
+    if (post) {
+      e->owner_post(std::move(p), sid, body);
+    } else {
+      e->owner_poll(std::move(p), sid);
+    }
+  });
+}
 
 engine_server::engine_server(engine_options options, engine_handler& handler)
     : impl_(std::make_unique<impl>(std::move(options), handler)) {}
@@ -781,6 +865,8 @@ engine_stats engine_server::stats() const {
   s.upgrades = impl_->upgrades.load(std::memory_order_relaxed);
   s.bad_requests = impl_->bad_requests.load(std::memory_order_relaxed);
   s.cross_thread = impl_->cross_thread.load(std::memory_order_relaxed);
+  s.forwarded_out = impl_->forwarded_out.load(std::memory_order_relaxed);
+  s.forwarded_in = impl_->forwarded_in.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -790,6 +876,9 @@ void engine_server::add_to(duplex::server& srv) {
   if (srv.prepare()) throw std::runtime_error("engine_server: the server's loops did not start");
   const std::size_t n = srv.threads();
   if (n > max_threads) throw std::invalid_argument("engine_server: too many loop threads");
+  if (e->opt.node_tag.size() > max_node_tag || !in_alphabet(e->opt.node_tag)) {
+    throw std::invalid_argument("engine_server: node_tag must be up to 32 of [A-Za-z0-9_-]");
+  }
   e->threads.clear();
   for (std::size_t i = 0; i < n; ++i) {
     auto t = std::make_unique<thread_state>();
@@ -842,7 +931,7 @@ void engine_server::add_to(duplex::server& srv) {
       e->handler.on_open(*ss);
       return;
     }
-    const std::size_t owner = owner_of(q.sid, e->threads.size());
+    const std::size_t owner = owner_of(q.sid, e->threads.size(), e->opt.node_tag);
     if (owner == SIZE_MAX) return ws.close(1008, "Session ID unknown");
     link->owner = owner;
     e->on_thread(owner, [e, me, sid = q.sid] {
@@ -885,7 +974,8 @@ void engine_server::add_to(duplex::server& srv) {
     if (q.transport != "websocket" || !e->opt.allow_websocket) {
       return refuse(400, eio_error_code::unknown_transport);
     }
-    if (!q.sid.empty() && owner_of(q.sid, e->threads.size()) == SIZE_MAX) {
+    // Another node's sid too: the client's probe fails and it goes on polling (see options).
+    if (!q.sid.empty() && owner_of(q.sid, e->threads.size(), e->opt.node_tag) == SIZE_MAX) {
       return refuse(400, eio_error_code::unknown_sid);
     }
     if (q.sid.empty()) {

@@ -66,6 +66,9 @@ struct engine_handshake {
   std::chrono::system_clock::time_point time;
 };
 
+// The answer to a forwarded request: status, content type, body. Called once, on any thread.
+using forwarded_reply = std::function<void(int status, std::string content_type, std::string body)>;
+
 struct engine_options {
   std::string path = "/socket.io/";
   std::chrono::milliseconds ping_interval{25000};
@@ -89,6 +92,18 @@ struct engine_options {
   std::size_t max_ws_backpressure = 4u << 20;
   // Polling: packets queued for a session that does not poll, past which it is closed.
   std::size_t max_polling_buffer = 4u << 20;
+  // Several nodes behind one address without sticky sessions (issue 7): every sid carries
+  // `node_tag` (up to 32 of [A-Za-z0-9_-]; empty: one node), and a poll or POST whose sid names
+  // another node is handed to `forward` with that node's tag; its answer goes to the client
+  // (status 0: the owner could not be reached, answered 400 "Session ID unknown"). The owner
+  // serves it with engine_server::serve_forwarded. A WebSocket upgrade for another node's sid
+  // is refused (400), so such a client stays on polling; its WebSocket-first reconnects work
+  // anywhere. A forwarded poll whose client goes away is not noticed by the owner (the
+  // heartbeat ends the session).
+  std::string node_tag;
+  std::function<void(std::string node_tag, bool post, std::string sid, std::string body,
+                     forwarded_reply done)>
+      forward;
 };
 
 
@@ -130,6 +145,8 @@ struct engine_stats {
   std::uint64_t upgrades = 0;          // polling -> websocket completed
   std::uint64_t bad_requests = 0;      // 4xx answered
   std::uint64_t cross_thread = 0;      // requests handed to another thread's session
+  std::uint64_t forwarded_out = 0;     // polls/POSTs handed to another node (options.forward)
+  std::uint64_t forwarded_in = 0;      // polls/POSTs served for another node
 };
 
 class engine_server {
@@ -143,6 +160,12 @@ class engine_server {
   // Adds the routes and a stop hook (every session closed with "server shutting down"). Call
   // after srv.prepare() (the engine keeps per-thread state for srv.threads() loops).
   void add_to(duplex::server& srv);
+
+  // A poll (post = false) or POST that another node received for a session of this one
+  // (engine_options::forward on that node). Answers through `done` exactly once, like the
+  // request would have been answered here (a poll may be held until packets are queued). Any
+  // thread, after add_to().
+  void serve_forwarded(bool post, std::string sid, std::string body, forwarded_reply done);
 
   const engine_options& options() const noexcept;
   // Safe from any thread; counters are relaxed.

@@ -163,6 +163,8 @@ struct server_state final : sio::engine_handler {
     e.cors_credentials = o.cors_credentials;
     e.max_ws_backpressure = o.max_output_bytes;
     e.max_polling_buffer = o.max_output_bytes;
+    e.node_tag = o.node_tag;
+    e.forward = o.forward;
     if (o.allow_request) {
       e.allow_request = [fn = o.allow_request](const sio::engine_handshake& eh) {
         return fn(handshake_of(eh, json::object()));
@@ -988,7 +990,14 @@ server_stats server::stats() const {
   return {.connections = e.sessions,
           .sockets = st_->sockets.load(std::memory_order_relaxed),
           .upgrades = e.upgrades,
-          .bad_packets = st_->bad_packets.load(std::memory_order_relaxed)};
+          .bad_packets = st_->bad_packets.load(std::memory_order_relaxed),
+          .forwarded_out = e.forwarded_out,
+          .forwarded_in = e.forwarded_in};
+}
+
+void server::serve_forwarded(bool post, std::string sid, std::string body,
+                             std::function<void(int, std::string, std::string)> done) {
+  st_->engine.serve_forwarded(post, std::move(sid), std::move(body), std::move(done));
 }
 
 const server_options& server::options() const noexcept { return st_->opt; }
