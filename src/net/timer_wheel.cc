@@ -1,6 +1,7 @@
 #include "net/timer_wheel.h"
 
 #include <algorithm>
+#include <bit>
 #include <utility>
 
 #include "base/assert.h"
@@ -10,7 +11,9 @@ namespace duplex::net {
 timer_wheel::timer_wheel(std::chrono::milliseconds tick, std::size_t slots, std::uint64_t start_ms)
     : tick_ms_(static_cast<std::uint64_t>(std::max<std::int64_t>(1, tick.count()))),
       current_tick_(start_ms / tick_ms_),
-      slots_(std::max<std::size_t>(1, slots)) {}
+      slots_(std::bit_ceil(std::max<std::size_t>(1, slots))),
+      mask_(slots_.size() - 1),
+      occupied_((slots_.size() + 63) / 64, 0) {}
 
 timer_id timer_wheel::add(std::uint64_t now_ms, std::chrono::milliseconds after, task fn) {
   std::uint32_t index;
@@ -49,7 +52,9 @@ bool timer_wheel::cancel(timer_id id) noexcept {
 
 void timer_wheel::link(std::uint32_t index) noexcept {
   node& n = nodes_[index];
-  slot& s = slots_[n.due_tick % slots_.size()];
+  const std::size_t si = slot_of(n.due_tick);
+  slot& s = slots_[si];
+  if (s.head == npos) occupied_[si >> 6] |= std::uint64_t{1} << (si & 63);
   n.prev = s.tail;
   n.next = npos;
   if (s.tail != npos) nodes_[s.tail].next = index; else s.head = index;
@@ -58,10 +63,12 @@ void timer_wheel::link(std::uint32_t index) noexcept {
 
 void timer_wheel::unlink(std::uint32_t index) noexcept {
   node& n = nodes_[index];
-  slot& s = slots_[n.due_tick % slots_.size()];
+  const std::size_t si = slot_of(n.due_tick);
+  slot& s = slots_[si];
   if (n.prev != npos) nodes_[n.prev].next = n.next; else s.head = n.next;
   if (n.next != npos) nodes_[n.next].prev = n.prev; else s.tail = n.prev;
   n.prev = n.next = npos;
+  if (s.head == npos) occupied_[si >> 6] &= ~(std::uint64_t{1} << (si & 63));
 }
 
 void timer_wheel::release(std::uint32_t index) noexcept {
@@ -91,13 +98,14 @@ std::size_t timer_wheel::advance(std::uint64_t now_ms) {
   if (now_tick <= current_tick_) return 0;
   // Gather first, then run: callbacks may add or cancel timers, which touches the lists.
   if (live_ != 0) {
-    const std::uint64_t span = now_tick - current_tick_;
-    if (span >= slots_.size()) {
-      for (std::size_t s = 0; s < slots_.size(); ++s) collect_due(s, now_tick);
-    } else {
-      for (std::uint64_t t = current_tick_ + 1; t <= now_tick; ++t) {
-        collect_due(t % slots_.size(), now_tick);
-      }
+    // Each occupied slot of the elapsed ticks once (at most one revolution).
+    const std::uint64_t span = std::min<std::uint64_t>(now_tick - current_tick_, slots_.size());
+    const std::uint64_t end = current_tick_ + 1 + span;
+    for (std::uint64_t t = current_tick_ + 1; t < end;) {
+      const std::optional<std::uint64_t> hit = first_occupied(t, end - t);
+      if (!hit) break;
+      collect_due(slot_of(*hit), now_tick);
+      t = *hit + 1;
     }
   }
   current_tick_ = now_tick;
@@ -117,15 +125,29 @@ std::size_t timer_wheel::advance(std::uint64_t now_ms) {
 std::optional<std::uint64_t> timer_wheel::next_timeout(std::uint64_t now_ms) const noexcept {
   if (live_ == 0) return std::nullopt;
   const std::uint64_t now_tick = tick_of(now_ms);
-  // Scan at most one revolution forward for the first occupied slot. A timer in that slot may
-  // belong to a later round; the loop then wakes early and asks again, which is harmless.
-  for (std::uint64_t t = current_tick_ + 1; t <= current_tick_ + slots_.size(); ++t) {
-    if (slots_[t % slots_.size()].head != npos) {
-      if (t <= now_tick) return 0;
-      return t * tick_ms_ - now_ms;
+  // The first occupied slot within one revolution. A timer in that slot may belong to a later
+  // round; the loop then wakes early and asks again, which is harmless.
+  const std::optional<std::uint64_t> t = first_occupied(current_tick_ + 1, slots_.size());
+  if (!t) return std::nullopt;  // unreachable while live_ != 0
+  if (*t <= now_tick) return 0;
+  return *t * tick_ms_ - now_ms;
+}
+
+std::optional<std::uint64_t> timer_wheel::first_occupied(std::uint64_t from,
+                                                         std::uint64_t count) const noexcept {
+  const std::uint64_t end = from + count;
+  for (std::uint64_t t = from; t < end;) {
+    const std::size_t si = slot_of(t);
+    const unsigned bit = static_cast<unsigned>(si & 63);
+    const std::uint64_t word = occupied_[si >> 6] >> bit;  // this slot and the word's later ones
+    if (word != 0) {
+      const std::uint64_t hit = t + static_cast<std::uint64_t>(std::countr_zero(word));
+      return hit < end ? std::optional<std::uint64_t>(hit) : std::nullopt;
     }
+    // On to the next word, or to slot 0 when the wheel (fewer than 64 slots) ends first.
+    t += std::min<std::uint64_t>(64 - bit, slots_.size() - si);
   }
-  return std::nullopt;  // unreachable while live_ != 0
+  return std::nullopt;
 }
 
 }  // namespace duplex::net

@@ -143,4 +143,71 @@ TEST(TimerWheel, ManyTimersReuseNodes) {
 }
 
 }  // namespace
+// Random adds, cancels and advances on wheels of several sizes (fewer than 64 slots, not a
+// power of two, many), against a plain list of deadlines: every timer fires on the first
+// advance at or past its deadline (never early), cancelled ones never, and next_timeout() is a
+// lower bound on the earliest deadline that is never later than it (so the loop never sleeps
+// past a timer) and 0 once one is overdue.
+TEST(TimerWheel, MatchesAPlainListOfDeadlines) {
+  for (std::size_t slots : {8u, 100u, 4096u}) {
+    timer_wheel w(milliseconds(1), slots, 0);
+    std::uint64_t seed = 12345 + slots;
+    auto rnd = [&](std::uint64_t n) {
+      seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+      return (seed >> 33) % n;
+    };
+    struct pending { timer_id id; std::uint64_t due; };
+    std::vector<pending> live;
+    std::vector<std::uint64_t> fired_at;  // by index
+    std::vector<std::uint64_t> due_of;
+    std::vector<bool> cancelled;
+    std::uint64_t now = 0;
+    for (int step = 0; step < 3000; ++step) {
+      const auto op = rnd(10);
+      if (op < 5) {
+        const std::uint64_t delay = rnd(4) == 0 ? rnd(20000) : rnd(50);
+        const std::size_t k = due_of.size();
+        // A deadline on a tick already processed moves to the next one (never inline).
+        due_of.push_back(std::max(now + delay, now + 1));
+        fired_at.push_back(0);
+        cancelled.push_back(false);
+        const timer_id id = w.add(now, milliseconds(delay), [&, k] { fired_at[k] = now; });
+        live.push_back({id, k});
+      } else if (op < 6 && !live.empty()) {
+        const std::size_t i = rnd(live.size());
+        if (fired_at[live[i].due] == 0 && w.cancel(live[i].id)) cancelled[live[i].due] = true;
+        live.erase(live.begin() + static_cast<std::ptrdiff_t>(i));
+      } else {
+        // The earliest deadline still pending, for the next_timeout check.
+        std::uint64_t earliest = UINT64_MAX;
+        for (std::size_t k = 0; k < due_of.size(); ++k) {
+          if (fired_at[k] == 0 && !cancelled[k]) earliest = std::min(earliest, due_of[k]);
+        }
+        const auto nt = w.next_timeout(now);
+        if (earliest == UINT64_MAX) {
+          EXPECT_FALSE(nt.has_value());
+        } else {
+          ASSERT_TRUE(nt.has_value());
+          EXPECT_LE(now + *nt, std::max(earliest, now)) << "slots " << slots << " step " << step;
+          if (earliest <= now) {
+            EXPECT_EQ(*nt, 0u);
+          }
+        }
+        now += rnd(5) == 0 ? rnd(9000) : rnd(30);
+        w.advance(now);
+        for (std::size_t k = 0; k < due_of.size(); ++k) {
+          if (cancelled[k]) {
+            EXPECT_EQ(fired_at[k], 0u);
+          } else if (due_of[k] <= now) {
+            EXPECT_NE(fired_at[k], 0u) << "slots " << slots << " timer " << k << " due " << due_of[k] << " now " << now;
+            EXPECT_GE(fired_at[k], due_of[k]);
+          } else {
+            EXPECT_EQ(fired_at[k], 0u) << "fired early";
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace duplex::net
