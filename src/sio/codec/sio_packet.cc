@@ -1,6 +1,8 @@
 // Socket.IO v5 packet decoding, payload rules, binary placeholders and encoding.
 #include "sio/codec/sio_packet.h"
 
+#include "sio/codec/json_text.h"
+
 #include <array>
 #include <charconv>
 #include <utility>
@@ -173,7 +175,7 @@ void append_json(std::string& out, const json& data) {
   if (data.is_null()) return;
   // `replace`: a server-built string that is not UTF-8 must not throw on the data path
   // (STYLE.md rule 12); decoded strings are always valid UTF-8.
-  out += data.dump(-1, ' ', false, json::error_handler_t::replace);
+  append_json_text(out, data);  // = data.dump(-1, ' ', false, error_handler_t::replace)
 }
 
 // The error for a payload that breaks `type`'s rule.
@@ -253,7 +255,7 @@ sio_error decode_sio_packet(std::string_view text, sio_packet& out, const sio_li
     out.nsp.assign(nsp);
     i = comma == std::string_view::npos ? end : end + 1;
   } else {
-    out.nsp.assign("/");
+    out.nsp.assign(1, '/');  // (assign("/") trips GCC 12's -Wrestrict false positive at -O3)
   }
 
   if (i < text.size() && is_digit(text[i])) {
@@ -270,8 +272,7 @@ sio_error decode_sio_packet(std::string_view text, sio_packet& out, const sio_li
     if (const sio_error e = prescan_json(payload, limits.max_depth); e != sio_error::none) {
       return e;
     }
-    out.data = json::parse(payload.begin(), payload.end(), nullptr, /*allow_exceptions=*/false);
-    if (out.data.is_discarded()) {
+    if (!parse_json_text(payload, out.data)) {
       out.data = nullptr;
       return sio_error::malformed_json;
     }
