@@ -510,19 +510,33 @@ struct server_state final : sio::engine_handler {
       };
     }
     if (so.packet_middlewares.empty()) return dispatch(so, name, std::move(args), std::move(ack));
-    run_packet_middlewares(so, 0, std::make_shared<json>(std::move(args)), std::move(name), std::move(ack));
+    auto run = std::make_shared<packet_run>(
+        packet_run{std::move(args), std::move(name), std::move(ack), so.alive, 0});
+    run_packet_middlewares(so, run);
   }
 
-  void run_packet_middlewares(socket_state& so, std::size_t i, std::shared_ptr<json> args,
-                              std::string name, ack_fn ack) {
-    if (i == so.packet_middlewares.size()) return dispatch(so, name, std::move(*args), std::move(ack));
-    std::weak_ptr<bool> alive = so.alive;
-    auto called = std::make_shared<bool>(false);
-    next_fn next = [this, &so, i, args, name, ack, alive, called](std::optional<connect_error> err) {
-      if (std::exchange(*called, true) || alive.expired() || err) return;
-      run_packet_middlewares(so, i + 1, args, name, ack);
+  // One event on its way through the socket's packet middlewares: allocated once per packet,
+  // shared by the `next` of each step (a step's next counts only once, and only while it is
+  // the current step).
+  struct packet_run {
+    json args;
+    std::string name;
+    ack_fn ack;
+    std::weak_ptr<bool> alive;
+    std::size_t step = 0;
+  };
+
+  void run_packet_middlewares(socket_state& so, const std::shared_ptr<packet_run>& run) {
+    if (run->step == so.packet_middlewares.size()) {
+      return dispatch(so, run->name, std::move(run->args), std::move(run->ack));
+    }
+    const std::size_t i = run->step;
+    next_fn next = [this, &so, i, run](std::optional<connect_error> err) {
+      if (run->step != i || run->alive.expired()) return;
+      run->step = i + 1;
+      if (!err) run_packet_middlewares(so, run);
     };
-    so.packet_middlewares[i](*args, std::move(next));
+    so.packet_middlewares[i](run->args, std::move(next));
   }
 
   void dispatch(socket_state& so, const std::string& name, json args, ack_fn ack) {

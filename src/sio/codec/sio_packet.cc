@@ -64,6 +64,13 @@ constexpr bool is_binary_type(sio_packet_type t) noexcept {
 // One pass before parsing: refuses raw NUL bytes and nesting deeper than `max_depth`. Exact
 // for valid JSON; on invalid JSON its count may be off, but the parser rejects that anyway.
 sio_error prescan_json(std::string_view text, std::size_t max_depth) noexcept {
+  // Fast path (most payloads): no NUL, and too few brackets in all to nest past the limit.
+  // Both are plain byte counts the compiler vectorizes; the state machine below is exact.
+  if (text.find('\0') == std::string_view::npos) {
+    std::size_t openers = 0;
+    for (const char c : text) openers += static_cast<std::size_t>(c == '[' || c == '{');
+    if (openers <= max_depth) return sio_error::none;
+  }
   std::size_t depth = 0;
   bool in_string = false;
   bool escaped = false;
