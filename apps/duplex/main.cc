@@ -5,6 +5,9 @@
 //   duplex genconfig [FILE]                        write a commented starter config
 //   duplex checkconfig [--config FILE] ...         validate the configuration and summarise it
 //   duplex gentoken --user ID [--ttl 24h] [--channel C]...  print a connection token (HS256)
+//   duplex ws URL                                  interactive WebSocket client (cmd_ws.cc)
+//   duplex sub URL CHANNEL...                      print publications as JSON lines (cmd_sub.cc)
+//   duplex pub URL CHANNEL DATA                    publish once (cmd_pub.cc)
 //
 // Configuration: defaults < TOML file < DUPLEX_* environment < flags (server/config.h).
 #include <csignal>
@@ -16,6 +19,7 @@
 #include <CLI/CLI.hpp>
 
 #include "base/log.h"
+#include "commands.h"
 #include "server/app.h"
 #include "server/config.h"
 
@@ -112,7 +116,13 @@ int main(int argc, char** argv) {
   token_cmd->add_option("--ttl", token_ttl, "lifetime, e.g. 1h, 30m (default 24h)");
   token_cmd->add_option("--channel", token_channels, "server-side subscription (repeatable)");
 
+  const duplex::cli::command clients[] = {duplex::cli::add_ws_command(cli), duplex::cli::add_sub_command(cli),
+                                          duplex::cli::add_pub_command(cli)};
+
   CLI11_PARSE(cli, argc, argv);
+  for (const auto& c : clients) {
+    if (*c.app) return c.run();
+  }
 
   if (*serve_cmd) return serve(serve_flags, serve_demo);
   if (*genconfig_cmd) {
