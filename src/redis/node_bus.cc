@@ -84,9 +84,8 @@ void node_bus::on_message(std::string_view payload) {
   }
   if (env.kind != envelope_kind::request) return dropped("not a node message", payload);
   auto sit = services_.find(env.fwd.service);
-  if (sit == services_.end() || shut_down_ || broker_ == nullptr) {
-    return dropped("request for an unknown service", payload);
-  }
+  if (shut_down_ || broker_ == nullptr) return dropped("request while shutting down", payload);
+  if (sit == services_.end()) return dropped("request for an unknown service", payload);
   served_.fetch_add(1, std::memory_order_relaxed);
   // The responder may run on any thread; the broker posts the PUBLISH to its loop.
   redis_broker* b = broker_;

@@ -1,6 +1,7 @@
 #include "server/app.h"
 
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -173,6 +174,17 @@ app::~app() {
     r->emulation_target = nullptr;
   }
   if (impl_->srv) impl_->srv->stop();
+  if (auto& r = impl_->redis; r && r->thread.joinable()) {
+    // The stop hook (add_routes) already answered the requests waiting for another node; this
+    // barrier flushes any a stopping loop posted after it (FIFO: they run before this task)
+    // while the executors their answers go through still exist.
+    std::promise<void> bus_down;
+    r->loop.post([&r, &bus_down] {
+      r->bus->shutdown();
+      bus_down.set_value();
+    });
+    bus_down.get_future().wait();
+  }
   // The server's loops (which run hub and session tasks) end before the hub and node go.
   impl_->srv.reset();
   if (auto& r = impl_->redis; r && r->thread.joinable()) {
@@ -180,7 +192,6 @@ app::~app() {
     // The registry goes first: this node leaves `info` at once (it waits at most its
     // shutdown_timeout for Redis to confirm the removal).
     r->loop.post([&r] {
-      r->bus->shutdown();  // requests still waiting for another node are answered "unknown"
       r->registry->shutdown([&r] {
         r->broker->shutdown();
         r->loop.stop();
@@ -514,6 +525,9 @@ void app::impl::add_routes() {
     std::lock_guard lk(redis->serve_mu);
     redis->sio_target = sio.get();
     redis->emulation_target = std::move(emulation);
+    // On stop, requests waiting for another node are answered at once ("unknown session"):
+    // the graceful stop then does not wait out its close timeout on those held replies.
+    srv->on_stop([r = redis.get()] { r->loop.post([r] { r->bus->shutdown(); }); });
   }
 
   duplex::websocket_options echo_opt{.permessage_deflate = true};

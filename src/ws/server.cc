@@ -396,17 +396,21 @@ void server::impl::graceful_stop() {
         });
       }
       // Report when this loop has no stream left (checked each millisecond, bounded by the
-      // caller's wait).
+      // caller's wait). The function refers to itself weakly and only its pending timer holds
+      // it: when the wait times out with a stream still open (a deferred reply that never
+      // came), the stopped loop frees the timer and the function with it.
       auto check = std::make_shared<std::function<void()>>();
-      *check = [l, check, &done_mu, &done_cv, &pending] {
+      *check = [l, self = std::weak_ptr<std::function<void()>>(check), &done_mu, &done_cv,
+                &pending] {
         if (l->stream_count() == 0) {
           std::lock_guard lk(done_mu);
           --pending;
           done_cv.notify_all();
-          *check = nullptr;  // breaks the self-reference
           return;
         }
-        l->run_after(std::chrono::milliseconds(1), [check] { if (*check) (*check)(); });
+        if (auto again = self.lock()) {
+          l->run_after(std::chrono::milliseconds(1), [again] { (*again)(); });
+        }
       };
       (*check)();
     });

@@ -10,7 +10,8 @@
 //   - the centrifuge SDK over HTTP-streaming (stream + POST /emulation): subscribe, publish,
 //     receive; its emulation POSTs cross nodes;
 //   - the metrics show requests were forwarded both ways and none went unanswered;
-//   - a forwarded poll for a sid of a node that is gone gets Engine.IO's 400 "Session ID unknown".
+//   - a node that stops with a forwarded poll pending exits cleanly; a poll for a sid of a node
+//     that is gone gets Engine.IO's 400 "Session ID unknown".
 //
 //   node redis_no_sticky.mjs DUPLEX
 import { spawn, spawnSync } from 'node:child_process';
@@ -197,8 +198,17 @@ upgrading.s.close();
 const openB = await (await fetch(`${B.base}/socket.io/?EIO=4&transport=polling`)).text();
 const sidB = JSON.parse(openB.slice(1)).sid;
 check(typeof sidB === 'string' && sidB.length > 22, `B's sid carries its node: ${sidB}`);
+// A poll that B forwarded to A and A still holds (nothing to send yet) when B stops: B answers
+// it itself on the way out and exits cleanly (no request is left waiting on freed state).
+const openA = await (await fetch(`${A.base}/socket.io/?EIO=4&transport=polling`)).text();
+const sidA = JSON.parse(openA.slice(1)).sid;
+const held = fetch(`${B.base}/socket.io/?EIO=4&transport=polling&sid=${sidA}`, { signal: AbortSignal.timeout(15000) })
+  .then((r) => r.status, () => 'closed');
+await sleep(300);
 const bExit = await B.stop();
-check(bExit === 0, `node B exit code ${bExit}`);
+check(bExit === 0, `node B exit code ${bExit} (stopped with a forwarded poll pending)`);
+const heldEnd = await withTimeout(held, 10000, 'the held forwarded poll ends');
+console.log(`a forwarded poll pending when its node stopped ended with ${heldEnd}`);
 const t0 = Date.now();
 const gone = await fetch(`${A.base}/socket.io/?EIO=4&transport=polling&sid=${sidB}`, { signal: AbortSignal.timeout(15000) });
 const goneBody = await gone.json();
