@@ -8,11 +8,8 @@
 // told that the recovery was complete.
 //
 //   node redis_failover.mjs DUPLEX
-import { writeFileSync } from 'node:fs';
-import { connect as tcpConnect, createServer } from 'node:net';
-import { join } from 'node:path';
-import { bound, check, importPeer, requireExecutable, withTimeout } from './support.mjs';
-import { api as apiOf, redisServer, sleep, startNode, until } from './redis_support.mjs';
+import { bound, check, cuttableProxy, importPeer, requireExecutable, withTimeout } from './support.mjs';
+import { sleep, twoNodes, until } from './redis_support.mjs';
 
 const { Centrifuge } = await importPeer('centrifuge');
 const { WebSocket } = await importPeer('ws');
@@ -25,26 +22,6 @@ const TOTAL = 1000;
 const KILL_AT = 500;  // A dies after this many publications
 const CH = 'failover';
 
-
-// A TCP proxy whose target can be switched: new connections go to the current target, open
-// ones stay where they are (they end when their node dies).
-async function switchableProxy(targetPort) {
-  let target = targetPort;
-  const sockets = new Set();
-  const srv = createServer((down) => {
-    const up = tcpConnect(target, '127.0.0.1');
-    sockets.add(down); sockets.add(up);
-    down.pipe(up); up.pipe(down);
-    const drop = () => { down.destroy(); up.destroy(); sockets.delete(down); sockets.delete(up); };
-    down.on('error', drop); up.on('error', drop); down.on('close', drop); up.on('close', drop);
-  });
-  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  return {
-    port: srv.address().port,
-    switchTo(port) { target = port; },
-    close() { srv.close(); for (const s of sockets) s.destroy(); },
-  };
-}
 
 // Lost, duplicated and out-of-order sequence numbers in `seqs` (expected: 1..TOTAL once each).
 function tally(seqs) {
@@ -67,23 +44,10 @@ function tally(seqs) {
 
 // ---- redis-server and two nodes ----------------------------------------------------------------
 
-const redis = await redisServer('failover');
-const dir = redis.dir;
-
 // History for the whole run (the default namespace keeps 100).
-const configFile = join(dir, 'duplex.toml');
-writeFileSync(configFile, `
-[channel]
-history_size = 2000
-history_ttl = "300s"
-`);
-const API_KEY = 'failover-key';
-const node = (name) => startNode(duplex, name, { brokerUrl: redis.url, apiKey: API_KEY, configFile });
-const A = await node('A');
-const B = await node('B');
-const api = (node, method, params) => apiOf(node, API_KEY, method, params);
+const { redis, A, B, api } = await twoNodes(duplex, 'failover');
 
-const px = await switchableProxy(A.port);
+const px = await cuttableProxy(A.port);  // switchTo(B.port) later
 
 // ---- the centrifuge SDK, through the proxy (to A) -----------------------------------------------
 

@@ -19,7 +19,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { bound, check, importPeer, peerMissing, requireExecutable, withTimeout } from './support.mjs';
-import { api as apiOf, redisServer, sleep, startNode, until } from './redis_support.mjs';
+import { sleep, twoNodes, until } from './redis_support.mjs';
 
 const { io } = await importPeer('socket.io-client');
 const { Centrifuge } = await importPeer('centrifuge');
@@ -34,18 +34,7 @@ const freePort = () => new Promise((resolve) => {
   s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
 });
 
-const redis = await redisServer('nosticky');
-const API_KEY = 'nosticky-key';
-const configFile = join(redis.dir, 'duplex.toml');
-writeFileSync(configFile, `
-[channel]
-history_size = 100
-history_ttl = "300s"
-`);
-const node = (name) => startNode(duplex, name, { brokerUrl: redis.url, apiKey: API_KEY, configFile });
-const A = await node('A');
-const B = await node('B');
-const api = (n, method, params) => apiOf(n, API_KEY, method, params);
+const { redis, A, B, api } = await twoNodes(duplex, 'nosticky', { historySize: 100 });
 
 // ---- nginx: round-robin over A and B, no affinity, no upstream keep-alive -----------------------
 

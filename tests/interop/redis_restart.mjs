@@ -17,10 +17,8 @@
 //    old epoch are answered recovered=false / :gap with the new epoch's top.
 //
 //   node redis_restart.mjs DUPLEX
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { bound, check, importPeer, requireExecutable, withTimeout } from './support.mjs';
-import { api as apiOf, redisServer, sleep, startNode, until } from './redis_support.mjs';
+import { sleep, twoNodes, until } from './redis_support.mjs';
 
 const { Centrifuge } = await importPeer('centrifuge');
 const { WebSocket } = await importPeer('ws');
@@ -37,20 +35,7 @@ const AFTER = 60;   // publications after it (sequence numbers continue)
 
 // ---- redis-server (restartable on one port) and two nodes ---------------------------------------
 
-const redis = await redisServer('restart');
-const dir = redis.dir;
-
-const configFile = join(dir, 'duplex.toml');
-writeFileSync(configFile, `
-[channel]
-history_size = 2000
-history_ttl = "300s"
-`);
-const API_KEY = 'restart-key';
-const node = (name) => startNode(duplex, name, { brokerUrl: redis.url, apiKey: API_KEY, configFile });
-const A = await node('A');
-const B = await node('B');
-const api = (node, method, params) => apiOf(node, API_KEY, method, params);
+const { redis, A, B, api } = await twoNodes(duplex, 'restart');
 
 // ---- clients: an SDK on each node, Socket.IO on A ------------------------------------------------
 

@@ -1,8 +1,8 @@
-// What the multi-node tests share (redis_nodes.mjs, redis_failover.mjs, redis_restart.mjs): a
+// What the multi-node tests share (redis_nodes, redis_failover, redis_restart, redis_no_sticky): a
 // real redis-server on a free port (restartable on that port), `duplex serve` nodes on it, the
 // server API, bounded waits.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,4 +70,21 @@ export async function api(node, apiKey, method, params) {
     signal: AbortSignal.timeout(10000),
   });
   return { status: r.status, body: await r.json() };
+}
+
+// A redis-server and two `duplex serve` nodes A and B on it, whose default namespace keeps
+// `historySize` publications for 300 s; api(node, method, params) calls the server API.
+export async function twoNodes(duplex, name, { historySize = 2000 } = {}) {
+  const redis = await redisServer(name);
+  const configFile = join(redis.dir, 'duplex.toml');
+  writeFileSync(configFile, `
+[channel]
+history_size = ${historySize}
+history_ttl = "300s"
+`);
+  const apiKey = `${name}-key`;
+  const node = (n) => startNode(duplex, n, { brokerUrl: redis.url, apiKey, configFile });
+  const A = await node('A');
+  const B = await node('B');
+  return { redis, A, B, api: (n, method, params) => api(n, apiKey, method, params) };
 }

@@ -199,13 +199,15 @@ export function hs256Token(claims, secret) {
 
 // A TCP proxy on 127.0.0.1 in front of `targetPort` whose connections can be cut (cut():
 // destroy them and refuse new ones until restore()), to break a client's transport without
-// its knowledge.
+// its knowledge, and whose target can be switched (switchTo(port): new connections go there,
+// open ones stay where they are).
 export async function cuttableProxy(targetPort) {
   const sockets = new Set();
   let accepting = true;
+  let target = targetPort;
   const srv = createServer((down) => {
     if (!accepting) { down.destroy(); return; }
-    const up = tcpConnect(targetPort, '127.0.0.1');
+    const up = tcpConnect(target, '127.0.0.1');
     sockets.add(down); sockets.add(up);
     down.pipe(up); up.pipe(down);
     const drop = () => { down.destroy(); up.destroy(); sockets.delete(down); sockets.delete(up); };
@@ -216,6 +218,7 @@ export async function cuttableProxy(targetPort) {
     port: srv.address().port,
     cut() { accepting = false; for (const s of sockets) s.destroy(); sockets.clear(); },
     restore() { accepting = true; },
+    switchTo(port) { target = port; },
     close() { srv.close(); for (const s of sockets) s.destroy(); },
   };
 }
