@@ -112,8 +112,8 @@ int main(int argc, char** argv) {
   duplex::io::namespace_& root = io.of("/");
   {
     root.on("whoami", whoami_handler);
-    root.on("echo", [](socket&, const json& args, ack_fn ack) {
-      if (ack) ack(args);
+    root.on("echo", [](socket&, json& args, ack_fn ack) {
+      if (ack) ack(std::move(args));
     });
     root.on("join", [](socket& s, const json& args, ack_fn ack) {
       s.join(str_arg(args, 0));
@@ -191,7 +191,9 @@ int main(int argc, char** argv) {
   // A per-packet middleware (socket.use): events named "forbidden" never reach a handler.
   io.of("/").on_connection([](socket& s) {
     s.use([](const json& packet, duplex::io::next_fn next) {
-      if (!packet.empty() && packet[0] == "forbidden") return next(duplex::io::connect_error{"forbidden"});
+      if (!packet.empty() && packet[0].is_string() && packet[0].get_ref<const std::string&>() == "forbidden") {
+        return next(duplex::io::connect_error{"forbidden"});
+      }
       next(std::nullopt);
     });
   });

@@ -102,9 +102,10 @@ using ack_fn = std::function<void(json args)>;
 // A reply to emit_with_ack: `err` is set ("operation has timed out", "socket has been
 // disconnected") when no answer came; args is the answer's array.
 using reply_fn = std::function<void(std::optional<std::string> err, json args)>;
-// An event handler: args is the array of the event's arguments (without its name); ack is
-// empty when the client did not ask for one.
-using event_handler = std::function<void(socket&, const json& args, ack_fn ack)>;
+// An event handler: args is the array of the event's arguments (without its name), the
+// handler's to keep or move from (`ack(std::move(args))` echoes without a copy); ack is empty
+// when the client did not ask for one. A handler taking `const json&` fits as well.
+using event_handler = std::function<void(socket&, json& args, ack_fn ack)>;
 using next_fn = std::function<void(std::optional<connect_error>)>;
 using middleware = std::function<void(socket&, next_fn next)>;
 using connection_handler = std::function<void(socket&)>;

@@ -495,61 +495,81 @@ struct server_state final : sio::engine_handler {
     }
   }
 
-  void on_event(socket_state& so, sio_packet p) {
-    json args = std::move(p.data);
-    std::string name = args[0].is_string() ? args[0].get<std::string>() : args[0].dump();
-    ack_fn ack;
-    if (p.ack_id) {
-      auto answered = std::make_shared<bool>(false);
-      std::weak_ptr<bool> alive = so.alive;
-      ack = [this, &so, alive, answered, id = *p.ack_id](json reply) {
-        if (alive.expired() || std::exchange(*answered, true)) return;
-        if (!reply.is_array()) reply = json::array({std::move(reply)});
-        sio_packet a{.type = sio_packet_type::ack, .nsp = so.ns.name, .ack_id = id, .data = std::move(reply)};
-        send_packet(so.cl, a);
-      };
+  // nlohmann's destructor of a non-empty array or object first moves its children onto a
+  // heap-allocated stack; dropping the children first (leaves, most often) spares that
+  // allocation, one per event and one per ack on the echo path.
+  static void drop(json& v) noexcept {
+    if (v.is_array()) {
+      v.get_ref<json::array_t&>().clear();
+    } else if (v.is_object()) {
+      v.get_ref<json::object_t&>().clear();
     }
-    if (so.packet_middlewares.empty()) return dispatch(so, name, std::move(args), std::move(ack));
-    auto run = std::make_shared<packet_run>(
-        packet_run{std::move(args), std::move(name), std::move(ack), so.alive, 0});
-    run_packet_middlewares(so, run);
   }
 
-  // One event on its way through the socket's packet middlewares: allocated once per packet,
-  // shared by the `next` of each step (a step's next counts only once, and only while it is
-  // the current step).
-  struct packet_run {
-    json args;
-    std::string name;
-    ack_fn ack;
+  // One event that asks for an ack or passes packet middlewares, on its way to its handler:
+  // one allocation per event, shared by the ack (answered at most once, whoever holds a copy)
+  // and by each middleware step's next (which counts only once, and only while it is the
+  // current step).
+  struct event_run {
+    json args;  // the event's array, name first; emptied once the handler returns
     std::weak_ptr<bool> alive;
+    std::uint64_t ack_id = 0;
     std::size_t step = 0;
+    bool answered = false;
   };
 
-  void run_packet_middlewares(socket_state& so, const std::shared_ptr<packet_run>& run) {
+  void on_event(socket_state& so, sio_packet p) {
+    if (!p.ack_id && so.packet_middlewares.empty()) {
+      json args = std::move(p.data);
+      dispatch(so, args, ack_fn{});
+      return drop(args);
+    }
+    auto run = std::make_shared<event_run>(event_run{std::move(p.data), so.alive, p.ack_id.value_or(0)});
+    ack_fn ack;
+    if (p.ack_id) {
+      ack = [this, &so, run](json reply) {
+        if (run->alive.expired() || std::exchange(run->answered, true)) return;
+        if (!reply.is_array()) reply = json::array({std::move(reply)});
+        sio_packet a{.type = sio_packet_type::ack, .nsp = so.ns.name, .ack_id = run->ack_id,
+                     .data = std::move(reply)};
+        send_packet(so.cl, a);
+        drop(a.data);
+      };
+    }
+    run_packet_middlewares(so, run, std::move(ack));
+  }
+
+  void run_packet_middlewares(socket_state& so, const std::shared_ptr<event_run>& run, ack_fn ack) {
     if (run->step == so.packet_middlewares.size()) {
-      return dispatch(so, run->name, std::move(run->args), std::move(run->ack));
+      dispatch(so, run->args, std::move(ack));
+      return drop(run->args);
     }
     const std::size_t i = run->step;
-    next_fn next = [this, &so, i, run](std::optional<connect_error> err) {
+    next_fn next = [this, &so, i, run, ack = std::move(ack)](std::optional<connect_error> err) mutable {
       if (run->step != i || run->alive.expired()) return;
       run->step = i + 1;
-      if (!err) run_packet_middlewares(so, run);
+      if (!err) run_packet_middlewares(so, run, std::move(ack));
     };
     so.packet_middlewares[i](run->args, std::move(next));
   }
 
-  void dispatch(socket_state& so, const std::string& name, json args, ack_fn ack) {
-    auto h = so.handlers.find(name);
+  // Calls the event's handler (args[0] names it; the handler gets the rest, and may move from
+  // them).
+  void dispatch(socket_state& so, json& args, ack_fn ack) {
+    const json& first = args[0];
+    std::string dumped;
+    const std::string& name = first.is_string() ? first.get_ref<const std::string&>() : (dumped = first.dump());
+    auto h = so.handlers.empty() ? so.handlers.end() : so.handlers.find(name);
     if (h == so.handlers.end()) {
       h = so.ns.handlers.find(name);
       if (h == so.ns.handlers.end()) return;
     }
+    const event_handler& handler = h->second;  // stays: handlers are only added on this thread
     args.erase(args.begin());  // the name
     try {
-      h->second(so.facade, args, std::move(ack));
+      handler(so.facade, args, std::move(ack));
     } catch (const std::exception& ex) {
-      spdlog::error("socket.io handler for \"{}\" threw: {}", name, ex.what());
+      spdlog::error("socket.io handler for \"{}\" threw: {}", h->first, ex.what());
     }
   }
 
