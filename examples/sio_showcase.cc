@@ -13,8 +13,9 @@
 //     disconnect-me                 the server disconnects the socket
 //     drop-transport                the server closes the Engine.IO connection
 //     csr-prime(ack)                broadcasts primed("p") to the socket's own room; acks true
-//     csr-drop-and-emit(payload)    closes the transport; 50 ms later broadcasts
-//                                   missed(payload) to the socket's own room
+//     csr-drop-and-emit(payload[, n])   closes the transport; 50 ms later broadcasts
+//                                   missed(payload, i) to the socket's own room n times
+//                                   (default 1; i from 0)
 //     poll-all(payload, timeout_ms, ack)   asks every other socket poll(payload) with a
 //                                   broadcast ack; acks {error, answers} (error null when all
 //                                   answered in time; answers: each socket's ack arguments)
@@ -27,6 +28,10 @@
 //   a handshake with ?deny=1 in its query is refused by allow_request (403 Forbidden);
 //   namespace "/admin" and dynamic namespaces matching ^/dyn-\w+$ answer whoami.
 //   sio_showcase [--port N] [--host ADDR] [--threads N] [--recovery]
+//                [--recovery-history N] [--recovery-broker redis://HOST:PORT]
+//   --recovery keeps broadcasts and dropped sessions for 2 minutes in a hub broker's channel
+//   history: the server's own memory broker, or Redis, which several servers may share (a
+//   client then recovers on whichever it reconnects to).
 #include <algorithm>
 #include <cctype>
 #include <csignal>
@@ -37,6 +42,9 @@
 
 #include "base/executor.h"
 #include "duplex/server.h"
+#include "net/loop.h"
+#include "redis/endpoint.h"
+#include "redis/redis_broker.h"
 #include "serve_until_signal.h"
 #include "duplex/socketio.h"
 
@@ -87,13 +95,47 @@ int main(int argc, char** argv) {
   app.add_option("--host", opt.host, "address to bind");
   app.add_option("--threads", opt.threads, "loop threads");
   app.add_flag("--recovery", recovery, "connection state recovery (2 min window)");
+  std::size_t recovery_history = duplex::io::server_options{}.recovery_history_size;
+  app.add_option("--recovery-history", recovery_history, "broadcasts kept per namespace for recovery");
+  std::string recovery_broker;
+  app.add_option("--recovery-broker", recovery_broker, "redis://HOST:PORT keeps them in Redis (default: memory)");
   CLI11_PARSE(app, argc, argv);
 
-  const sigset_t signals = duplex::examples::block_stop_signals();
+  const sigset_t signals = duplex::examples::block_stop_signals();  // before any thread starts
+
+  // The Redis broker runs on a loop thread of its own, as in `duplex serve`.
+  duplex::net::loop redis_loop;
+  std::unique_ptr<duplex::redis::redis_broker> redis;
+  std::thread redis_thread;
+  if (!recovery_broker.empty()) {
+    std::string bad;
+    std::optional<duplex::redis::endpoint> where = duplex::redis::parse_url(recovery_broker, &bad);
+    if (!where) {
+      std::fprintf(stderr, "--recovery-broker: %s\n", bad.c_str());
+      return 2;
+    }
+    duplex::redis::redis_broker_options ro;
+    ro.where = *where;
+    redis = std::make_unique<duplex::redis::redis_broker>(redis_loop, ro);
+    redis_thread = std::thread([&redis_loop] { redis_loop.run(); });
+  }
+  // Once the server's loops have stopped (serve_until_signal returns) and before they are
+  // destroyed: the broker answers what is pending into loops that no longer run them.
+  auto stop_redis = [&] {
+    if (!redis_thread.joinable()) return;
+    redis_loop.post([&] {
+      redis->shutdown();
+      redis_loop.stop();
+    });
+    redis_thread.join();
+  };
+
 
   duplex::server srv(opt);
   duplex::io::server_options io_opt;
   if (recovery) io_opt.recovery_window = std::chrono::minutes(2);
+  io_opt.recovery_history_size = recovery_history;
+  io_opt.recovery_broker = redis.get();
   // allowRequest: a handshake whose query has deny=1 is refused before any session exists.
   io_opt.allow_request = [](const duplex::io::handshake& h) -> std::optional<std::string> {
     if (h.query.value("deny", "") == "1") return "denied by allow_request";
@@ -183,9 +225,12 @@ int main(int argc, char** argv) {
       // Broadcast to the socket's own room through its namespace, 50 ms after the drop.
       duplex::io::broadcast room = s.ns().to(s.id());
       json payload = args.size() > 0 ? args[0] : json();
+      const int n = args.size() > 1 && args[1].is_number_integer() ? args[1].get<int>() : 1;
       s.close_transport();
       srv.thread_executor(duplex::server::current_thread_index())
-          .run_after(std::chrono::milliseconds(50), [room, payload] { room.emit("missed", {payload}); });
+          .run_after(std::chrono::milliseconds(50), [room, payload, n] {
+            for (int i = 0; i < n; ++i) room.emit("missed", json::array({payload, i}));
+          });
     });
   }
   // A per-packet middleware (socket.use): events named "forbidden" never reach a handler.
@@ -203,5 +248,7 @@ int main(int argc, char** argv) {
   io.of("/admin").on_connection(answer_whoami);
   io.of(dynamic_name).on_connection(answer_whoami);
 
-  return duplex::examples::serve_until_signal(srv, signals, "sio_showcase");
+  const int rc = duplex::examples::serve_until_signal(srv, signals, "sio_showcase");
+  stop_redis();
+  return rc;
 }

@@ -41,6 +41,10 @@
 
 #include "duplex/server.h"
 
+namespace duplex::hub {
+class broker;  // src/hub/broker.h: memory or Redis (the `duplex` program's --broker)
+}
+
 namespace duplex::io {
 
 using json = nlohmann::json;
@@ -70,6 +74,13 @@ struct server_options {
   // Connection state recovery (Socket.IO 4.6+): a client that reconnects within this long
   // gets its socket id, rooms and data back, and the broadcasts it missed. 0 = off.
   std::chrono::milliseconds recovery_window{0};
+  // The broadcasts kept per namespace for recovery (the hub's channel history): a client that
+  // missed more than this many, or reconnects after the window, connects afresh.
+  std::size_t recovery_history_size = 10000;
+  // Where the kept broadcasts and dropped sessions live: a hub broker's channel history
+  // (channels "_sio:b:<nsp>" and "_sio:s:<pid>"). Null: an in-memory broker of this server's
+  // own. Not owned; must outlive the server.
+  hub::broker* recovery_broker = nullptr;
   // Unsent output per connection past which it is closed (slow consumer).
   std::size_t max_output_bytes = 4u << 20;
   // Socket.IO's allowRequest: called for each Engine.IO handshake with what the request

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <charconv>
 #include <deque>
 #include <map>
@@ -24,8 +25,11 @@
 
 #include "base/assert.h"
 #include "base/executor.h"
+#include "base/clock.h"
 #include "base/utf8.h"
 #include "http/query.h"
+#include "hub/broker.h"
+#include "hub/memory_broker.h"
 #include "sio/codec/sio_decoder.h"
 #include "sio/codec/sio_packet.h"
 #include "sio/engine.h"
@@ -46,6 +50,16 @@ struct server_state;
 struct encoded_packet {
   std::string text;
   std::vector<codec::binary_buffer> attachments;
+  std::uint64_t offset = 0;  // a broadcast kept for recovery: its offset in the namespace's history
+};
+
+// A socket being restored on this thread (its session was found; the broadcasts it missed are
+// being read from history): the broadcasts delivered here meanwhile that select it are held,
+// then sent after the ones from history (those that history did not already hold).
+struct restore_hold {
+  std::string sid;
+  std::unordered_set<std::string> rooms;  // without sid
+  std::vector<std::shared_ptr<const encoded_packet>> held;
 };
 
 // A socket's own room (its id) is not stored in `rooms`: by_id answers it, which saves a
@@ -53,6 +67,7 @@ struct encoded_packet {
 struct thread_part {
   std::unordered_map<std::string_view, socket_state*> by_id;  // keys view socket_state::id
   std::unordered_map<std::string, std::unordered_set<socket_state*>> rooms;
+  std::vector<std::shared_ptr<restore_hold>> restoring;
 };
 
 struct namespace_state {
@@ -147,7 +162,16 @@ std::string new_socket_id() {
 
 struct server_state final : sio::engine_handler {
   server_state(duplex::server& s, server_options o)
-      : http(s), opt(std::move(o)), engine(engine_options_of(opt), *this) {}
+      : http(s), opt(std::move(o)), engine(engine_options_of(opt), *this) {
+    if (recovery()) {
+      rbroker = opt.recovery_broker;
+      if (rbroker == nullptr) {
+        own_broker = std::make_unique<hub::memory_broker>(
+            hub::memory_broker_options{.now_ms = {}, .meta_ttl = opt.recovery_window});
+        rbroker = own_broker.get();
+      }
+    }
+  }
 
   static sio::engine_options engine_options_of(const server_options& o) {
     sio::engine_options e;
@@ -186,36 +210,71 @@ struct server_state final : sio::engine_handler {
   // Broadcast acks share one id per broadcast, above what a socket's own counter reaches.
   std::atomic<std::uint64_t> next_broadcast_ack{std::uint64_t{1} << 48};
 
-  // Connection state recovery (options.recovery_window > 0), as Socket.IO's in-memory
-  // session-aware adapter: broadcast events carry an offset as their last argument and are
-  // kept for the window; a socket that drops for a recoverable reason is kept for the window
-  // by its pid. Guarded by recovery_mu (broadcasts come from any thread).
-  struct stored_packet {
-    std::uint64_t offset;
-    std::chrono::steady_clock::time_point at;
-    std::string nsp;
-    std::vector<std::string> rooms, except;
-    std::shared_ptr<const encoded_packet> packet;
-  };
-  struct stored_session {
-    std::string sid, nsp;
-    std::vector<std::string> rooms;
-    json data;
-    std::chrono::steady_clock::time_point at;
-  };
-  std::mutex recovery_mu;
-  std::deque<stored_packet> stored_packets;
-  std::unordered_map<std::string, stored_session> stored_sessions;  // by pid
-  std::uint64_t next_offset = 1;
+  // Connection state recovery (options.recovery_window > 0), as Socket.IO's session-aware
+  // adapters, on a hub broker's channel history (the server's own memory broker unless
+  // options.recovery_broker names one): a namespace's non-volatile broadcasts are published to
+  // channel "_sio:b:<nsp>" (history: recovery_history_size entries, kept for the window), then
+  // delivered with "<offset>:<epoch>" as their last argument, which the client echoes back when
+  // it reconnects; a socket that drops for a recoverable reason is kept for the window as the
+  // one publication of channel "_sio:s:<pid>". Memory is bounded by the history size.
+  std::unique_ptr<hub::memory_broker> own_broker;
+  hub::broker* rbroker = nullptr;
+  std::atomic<std::uint64_t> next_sweep_ms{0};
 
   bool recovery() const noexcept { return opt.recovery_window.count() > 0; }
 
-  // Drops what is older than the window; recovery_mu held.
-  void expire_locked(std::chrono::steady_clock::time_point now) {
-    while (!stored_packets.empty() && now - stored_packets.front().at > opt.recovery_window) {
-      stored_packets.pop_front();
+  // The calling loop thread's executor, else the first loop's.
+  executor* here() const {
+    for (executor* e : execs) {
+      if (e->in_thread()) return e;
     }
-    std::erase_if(stored_sessions, [&](const auto& kv) { return now - kv.second.at > opt.recovery_window; });
+    return execs.front();
+  }
+
+  hub::publish_options broadcast_history() const {
+    return {.history_size = opt.recovery_history_size, .history_ttl = opt.recovery_window};
+  }
+  // Hub channel names (hub/channel_name.h: namespace "_sio"); a namespace name's bytes outside
+  // [A-Za-z0-9/_.-] are written ~XX.
+  static std::string broadcasts_channel(std::string_view nsp) {
+    std::string c = "_sio:b:";
+    for (const char ch : nsp) {
+      const auto u = static_cast<unsigned char>(ch);
+      if (std::isalnum(u) || ch == '/' || ch == '_' || ch == '.' || ch == '-') {
+        c += ch;
+      } else {
+        constexpr char hex[] = "0123456789ABCDEF";
+        c += '~';
+        c += hex[u >> 4];
+        c += hex[u & 15];
+      }
+    }
+    return c;
+  }
+  static std::string session_channel(std::string_view pid) { return "_sio:s:" + std::string(pid); }
+  static std::string offset_text(const hub::stream_position& p) {
+    return std::to_string(p.offset) + ":" + p.epoch;
+  }
+  static std::optional<hub::stream_position> parse_offset(std::string_view t) {
+    const std::size_t colon = t.find(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    hub::stream_position p;
+    const auto r = std::from_chars(t.data(), t.data() + colon, p.offset);
+    if (r.ec != std::errc{} || r.ptr != t.data() + colon || colon + 1 == t.size()) return std::nullopt;
+    p.epoch = std::string(t.substr(colon + 1));
+    return p;
+  }
+
+  // Our own memory broker drops streams nobody touched for a window; at most once a window.
+  void maybe_sweep() {
+    if (!own_broker) return;
+    const std::uint64_t now = duplex::clock::now_ms();
+    std::uint64_t due = next_sweep_ms.load(std::memory_order_relaxed);
+    if (now < due || !next_sweep_ms.compare_exchange_strong(
+                         due, now + static_cast<std::uint64_t>(opt.recovery_window.count()))) {
+      return;
+    }
+    own_broker->sweep();
   }
 
   static bool recoverable(std::string_view reason) {
@@ -384,9 +443,13 @@ struct server_state final : sio::engine_handler {
     run_middlewares(*so, 0);
   }
 
-  // A CONNECT whose auth carries {pid, offset} of a session still kept: the socket comes back
-  // with its id, rooms and data, skips the middlewares (Socket.IO's skipMiddlewares), and gets
-  // the broadcasts after `offset` that its rooms select, right after the CONNECT reply.
+  // A CONNECT whose auth carries {pid, offset}: looked up in the broker (the session, then
+  // the broadcasts after `offset`) while the client waits. A session still kept comes back with
+  // its id, rooms and data, skips the middlewares (Socket.IO's skipMiddlewares), and gets the
+  // broadcasts after `offset` that its rooms select, right after the CONNECT reply. Anything
+  // else (no such session, another namespace, the offset's broadcasts no longer all held)
+  // connects the client afresh through the middlewares. Returns false when auth asks for no
+  // restore (hs is left alone then).
   bool try_restore(client& c, namespace_state& ns, io::handshake& hs) {
     const json& auth = hs.auth;
     auto pid = auth.find("pid");
@@ -394,46 +457,100 @@ struct server_state final : sio::engine_handler {
     if (pid == auth.end() || offset == auth.end() || !pid->is_string() || !offset->is_string()) {
       return false;
     }
-    const std::string pid_text = pid->get<std::string>();
-    std::uint64_t since = 0;
-    const std::string& off = offset->get_ref<const std::string&>();
-    if (std::from_chars(off.data(), off.data() + off.size(), since).ec != std::errc{}) return false;
-    stored_session kept;
+    struct restore {
+      client* c;
+      namespace_state* ns;
+      std::weak_ptr<bool> alive;
+      io::handshake hs;
+      std::string pid;
+      std::optional<hub::stream_position> since;
+      json session;
+    };
+    std::string pid_text = pid->get<std::string>();
+    std::optional<hub::stream_position> since = parse_offset(offset->get_ref<const std::string&>());
+    auto r = std::make_shared<restore>(
+        restore{&c, &ns, c.alive, std::move(hs), std::move(pid_text), std::move(since), {}});
+    ++c.connecting;
+    maybe_sweep();
+    executor* on = execs[c.thread];
+    // Not restored: a fresh socket through the middlewares, as without {pid, offset}.
+    auto afresh = [this](restore& r) {
+      auto* so = new socket_state(*r.c, *r.ns, new_socket_id(), std::move(r.hs));
+      run_middlewares(*so, 0);  // takes over the ++connecting
+    };
+    const std::size_t thread = c.thread;
+    rbroker->history(session_channel(r->pid), {.since = {}, .limit = 1, .reverse = true}, on,
+                     [this, r, on, afresh, thread](hub::history_result hr) {
+      if (r->alive.expired()) return;
+      if (hr.err != hub::error::ok || hr.pubs.empty() || !r->since) return afresh(*r);
+      r->session = json::from_cbor(hr.pubs.front().data.view(), true, false);
+      if (!r->session.is_object() || r->session.value("nsp", json()) != r->ns->name ||
+          !r->session.value("sid", json()).is_string()) {
+        return afresh(*r);
+      }
+      rbroker->remove_history(session_channel(r->pid), nullptr, nullptr);  // restored at most once
+      // From here on, what is broadcast to it on this thread is held until history has answered.
+      auto hold = std::make_shared<restore_hold>();
+      hold->sid = r->session["sid"].get<std::string>();
+      for (const json& room : r->session["rooms"]) {
+        if (room.is_string()) hold->rooms.insert(room.get<std::string>());
+      }
+      auto& restoring = r->ns->threads[thread].restoring;
+      restoring.push_back(hold);
+      rbroker->history(broadcasts_channel(r->ns->name), {.since = r->since, .limit = -1}, on,
+                       [this, r, afresh, hold, thread](hub::history_result h) {
+        std::erase(r->ns->threads[thread].restoring, hold);
+        if (r->alive.expired()) return;
+        // Complete only when the broadcasts right after `since` are all still held.
+        const bool complete =
+            h.err == hub::error::ok &&
+            (h.pubs.empty() ? h.position.offset == r->since->offset
+                            : h.pubs.front().offset == r->since->offset + 1);
+        if (!complete) return afresh(*r);
+        finish_restore(*r->c, *r->ns, std::move(r->hs), r->pid, std::move(r->session["data"]), *hold,
+                       h.pubs, std::max(r->since->offset, h.position.offset));
+      });
+    });
+    return true;
+  }
+
+  // The session comes back: `pubs` are the broadcasts after the client's offset up to `top`,
+  // hold.held what was broadcast on this thread while history was being read.
+  void finish_restore(client& c, namespace_state& ns, io::handshake hs, const std::string& pid, json data,
+                      restore_hold& hold, const std::vector<hub::publication>& pubs, std::uint64_t top) {
+    auto in = [&](const json& names) {
+      return names.is_array() && std::any_of(names.begin(), names.end(), [&](const json& n) {
+        if (!n.is_string()) return false;
+        const std::string& name = n.get_ref<const std::string&>();
+        return name == hold.sid || hold.rooms.contains(name);
+      });
+    };
     std::vector<std::shared_ptr<const encoded_packet>> missed;
-    {
-      std::lock_guard lk(recovery_mu);
-      expire_locked(std::chrono::steady_clock::now());
-      auto it = stored_sessions.find(pid_text);
-      if (it == stored_sessions.end() || it->second.nsp != ns.name) return false;
-      kept = std::move(it->second);
-      stored_sessions.erase(it);
-      // The offset must still be held, else some of what followed it may be gone.
-      auto from = std::find_if(stored_packets.begin(), stored_packets.end(),
-                               [since](const stored_packet& p) { return p.offset == since; });
-      if (from == stored_packets.end()) return false;
-      std::unordered_set<std::string> rooms(kept.rooms.begin(), kept.rooms.end());
-      rooms.insert(kept.sid);  // its own room
-      auto in = [&](const std::vector<std::string>& names) {
-        return std::any_of(names.begin(), names.end(), [&](const std::string& r) { return rooms.contains(r); });
-      };
-      for (auto p = std::next(from); p != stored_packets.end(); ++p) {
-        if (p->nsp != ns.name) continue;
-        if (!p->rooms.empty() && !in(p->rooms)) continue;
-        if (in(p->except)) continue;
-        missed.push_back(p->packet);
+    for (const hub::publication& pub : pubs) {
+      json b = json::from_cbor(pub.data.view(), true, false);
+      if (!b.is_object() || !b["a"].is_array()) continue;
+      if (!b["r"].empty() && !in(b["r"])) continue;
+      if (in(b["x"])) continue;
+      auto e = std::make_shared<encoded_packet>();
+      json args = std::move(b["a"]);
+      args.push_back(offset_text({pub.offset, pub.epoch}));
+      e->offset = pub.offset;
+      if (encode(sio_packet{.type = sio_packet_type::event, .nsp = ns.name, .data = std::move(args)}, *e)) {
+        missed.push_back(std::move(e));
       }
     }
-    auto* so = new socket_state(c, ns, kept.sid, std::move(hs));
-    so->pid = pid_text;
-    so->recovered = true;
-    so->facade.data = std::move(kept.data);
-    so->missed = std::move(missed);
-    ++c.connecting;
-    admit(*so);
-    if (so->connected) {
-      for (const std::string& r : kept.rooms) join(*so, r);
+    for (auto& e : hold.held) {
+      if (e->offset == 0 || e->offset > top) missed.push_back(std::move(e));
     }
-    return true;
+    auto* so = new socket_state(c, ns, hold.sid, std::move(hs));
+    so->pid = pid;
+    so->recovered = true;
+    so->facade.data = std::move(data);
+    so->missed = std::move(missed);
+    admit(*so);  // takes over the ++connecting
+    if (so->connected) {
+      for (const std::string& room : hold.rooms) join(*so, room);
+    }
   }
 
   // Runs namespace middleware i, then the next, then admits the socket.
@@ -606,10 +723,13 @@ struct server_state final : sio::engine_handler {
     }
     for (const disconnect_handler& h : so.on_disconnect) h(so.facade, reason);
     if (recovery() && !so.pid.empty() && recoverable(reason)) {
-      stored_session kept{so.id, so.ns.name, std::move(rooms_before), so.facade.data,
-                          std::chrono::steady_clock::now()};
-      std::lock_guard lk(recovery_mu);
-      stored_sessions[so.pid] = std::move(kept);
+      json kept{{"sid", so.id}, {"nsp", so.ns.name}, {"rooms", rooms_before}, {"data", so.facade.data}};
+      const std::vector<std::uint8_t> bytes = json::to_cbor(kept);
+      hub::publication pub{.channel = session_channel(so.pid),
+                           .data = shared_payload::copy_of(std::as_bytes(std::span(bytes)))};
+      rbroker->publish(std::move(pub), {.history_size = 1, .history_ttl = opt.recovery_window},
+                       nullptr, nullptr);
+      maybe_sweep();
     }
     *so.alive = false;
     socket_state* p = &so;
@@ -619,7 +739,9 @@ struct server_state final : sio::engine_handler {
   // ---- broadcasts -----------------------------------------------------------------------------
 
   // Sends `e` to this thread's sockets of `ns` that `sel` selects.
-  void deliver_here(const broadcast::selection& sel, const encoded_packet& e, std::size_t thread);
+  void deliver_here(const broadcast::selection& sel, const std::shared_ptr<const encoded_packet>& e,
+                    std::size_t thread);
+  std::vector<namespace_state*> targets_of(const broadcast::selection& sel);
   void for_each_selected(const broadcast::selection& sel, std::size_t thread,
                          const std::function<void(socket_state&)>& fn);
   void on_every_thread(std::function<void(std::size_t)> fn) {
@@ -648,14 +770,15 @@ struct broadcast::selection {
 
 namespace detail {
 
+std::vector<namespace_state*> server_state::targets_of(const broadcast::selection& sel) {
+  if (!sel.ns->matches) return {sel.ns};
+  std::lock_guard lk(mu);
+  return sel.ns->children;
+}
+
 void server_state::for_each_selected(const broadcast::selection& sel, std::size_t thread,
                                      const std::function<void(socket_state&)>& fn) {
-  std::vector<namespace_state*> targets{sel.ns};
-  if (sel.ns->matches) {
-    std::lock_guard lk(mu);
-    targets = sel.ns->children;
-  }
-  for (namespace_state* ns : targets) {
+  for (namespace_state* ns : targets_of(sel)) {
     thread_part& tp = ns->threads[thread];
     auto excluded = [&](socket_state* so) {
       if (!sel.except_id.empty() && so->id == sel.except_id) return true;
@@ -686,12 +809,21 @@ void server_state::for_each_selected(const broadcast::selection& sel, std::size_
   }
 }
 
-void server_state::deliver_here(const broadcast::selection& sel, const encoded_packet& e,
-                                std::size_t thread) {
+void server_state::deliver_here(const broadcast::selection& sel,
+                                const std::shared_ptr<const encoded_packet>& e, std::size_t thread) {
   for_each_selected(sel, thread, [&](socket_state& so) {
     if (sel.volatile_ && so.cl.conn.buffered() > 0) return;
-    send_encoded(so.cl, e);
+    send_encoded(so.cl, *e);
   });
+  if (sel.volatile_) return;
+  for (namespace_state* ns : targets_of(sel)) {
+    for (const auto& h : ns->threads[thread].restoring) {
+      auto in = [&](const std::string& r) { return r == h->sid || h->rooms.contains(r); };
+      if (sel.except_id == h->sid || std::any_of(sel.except.begin(), sel.except.end(), in)) continue;
+      if (!sel.rooms.empty() && std::none_of(sel.rooms.begin(), sel.rooms.end(), in)) continue;
+      h->held.push_back(e);
+    }
+  }
 }
 
 }  // namespace detail
@@ -735,22 +867,36 @@ void broadcast::emit(std::string_view event, json args) const {
   auto e = std::make_shared<detail::encoded_packet>();
   sio_packet p{.type = sio_packet_type::event, .nsp = sel->ns->name, .data = std::move(args)};
   if (srv->recovery() && !sel->volatile_) {
-    // Kept for recovery, with its offset as the last argument (what the client echoes back).
-    std::lock_guard lk(srv->recovery_mu);
-    const auto now = std::chrono::steady_clock::now();
-    srv->expire_locked(now);
-    const std::uint64_t offset = srv->next_offset++;
-    p.data.push_back(std::to_string(offset));
-    if (!detail::server_state::encode(p, *e)) return;
-    std::vector<std::string> rooms = sel->rooms;
+    // Published to the namespace's broadcast history first; delivered once the broker has given
+    // it its offset, which goes out as the last argument (what the client echoes back).
+    json rooms(sel->rooms);
     // The sender's own room (its id) stands for "except the sender" in the stored selection.
-    std::vector<std::string> except = sel->except;
+    json except(sel->except);
     if (!sel->except_id.empty()) except.push_back(sel->except_id);
-    srv->stored_packets.push_back({offset, now, sel->ns->name, std::move(rooms), std::move(except), e});
-  } else if (!detail::server_state::encode(p, *e)) {
+    json kept{{"r", std::move(rooms)}, {"x", std::move(except)}, {"a", p.data}};
+    const std::vector<std::uint8_t> bytes = json::to_cbor(kept);
+    hub::publication pub{.channel = detail::server_state::broadcasts_channel(sel->ns->name),
+                         .data = shared_payload::copy_of(std::as_bytes(std::span(bytes)))};
+    srv->maybe_sweep();
+    // The answer comes on a loop thread of ours (the caller's, else the first), so none runs
+    // once the loops have stopped (the Redis broker may answer after the server is gone).
+    srv->rbroker->publish(std::move(pub), srv->broadcast_history(), srv->here(),
+                          [srv, sel, p = std::move(p)](hub::publish_result r) mutable {
+      auto e = std::make_shared<detail::encoded_packet>();
+      if (r.err == hub::error::ok && !r.position.epoch.empty()) {
+        p.data.push_back(detail::server_state::offset_text(r.position));
+        e->offset = r.position.offset;
+      } else {
+        spdlog::warn("socket.io: a broadcast of {} was not kept for recovery: {}", sel->ns->name,
+                     hub::to_string(r.err));
+      }
+      if (!detail::server_state::encode(p, *e)) return;
+      srv->on_every_thread([srv, sel, e](std::size_t t) { srv->deliver_here(*sel, e, t); });
+    });
     return;
   }
-  srv->on_every_thread([srv, sel, e](std::size_t t) { srv->deliver_here(*sel, *e, t); });
+  if (!detail::server_state::encode(p, *e)) return;
+  srv->on_every_thread([srv, sel, e](std::size_t t) { srv->deliver_here(*sel, e, t); });
 }
 
 void broadcast::sockets_join(std::string room) const {

@@ -571,6 +571,37 @@ async function recovery() {
   console.log('  recovery: after a dropped transport, same id, rooms kept, missed broadcast delivered (websocket, polling)');
 }
 
+// The broadcasts kept for recovery are the hub's channel history, bounded (--recovery-history
+// 50 here): a client that missed 40 broadcasts gets all 40, in order, after the CONNECT; one
+// that missed 60 cannot be restored and connects afresh (new id, not recovered, none replayed).
+async function recoveryBound() {
+  for (const [n, restored] of [[40, true], [60, false]]) {
+    const s = client('/', { transports: ['websocket'] });
+    await connected(s, `bound ${n}`);
+    const id = s.id;
+    const primed = once(s, 'primed', 5000, 'primed');
+    await ack(s, 'csr-prime');
+    await primed;
+    const got = [];
+    s.on('missed', (p, i) => got.push(i));
+    const reconnected = once(s, 'connect', 8000, `reconnect after missing ${n}`);
+    s.emit('csr-drop-and-emit', 'z', n);
+    await reconnected;
+    if (restored) {
+      check(s.recovered === true && s.id === id, `missed ${n} of at most 50: recovered ${s.recovered}, id ${s.id} (was ${id})`);
+      await withTimeout((async () => { while (got.length < n) await new Promise((r) => setTimeout(r, 10)); })(),
+        5000, `${n} missed broadcasts after recovery (got ${got.length})`);
+      check(got.every((v, i) => v === i), `missed broadcasts out of order: ${got}`);
+    } else {
+      check(s.recovered === false && s.id !== id, `missed ${n} of at most 50: recovered ${s.recovered}, id ${s.id} (was ${id})`);
+      await ack(s, 'whoami');  // a round trip: anything replayed would have come before it
+      check(got.length === 0, `${got.length} broadcasts replayed to a socket that was not restored`);
+    }
+    close(s);
+  }
+  console.log('  recovery history bound (50): 40 missed -> restored, all 40 in order; 60 missed -> a fresh socket');
+}
+
 // ---- run ---------------------------------------------------------------------------------------------
 
 try {
@@ -593,10 +624,11 @@ try {
   const code = await third.stop('SIGTERM');
   check(code === 0, `restarted sio_showcase exited with ${code} after SIGTERM`);
 
-  const rec = await startListening([showcase, '--port', '0', '--threads', '2', '--recovery']);
+  const rec = await startListening([showcase, '--port', '0', '--threads', '2', '--recovery', '--recovery-history', '50']);
   url = `http://127.0.0.1:${rec.port}`;
-  console.log(`sio_showcase --threads 2 --recovery (port ${rec.port})`);
+  console.log(`sio_showcase --threads 2 --recovery --recovery-history 50 (port ${rec.port})`);
   await recovery();
+  await recoveryBound();
   for (const s of opened) s.disconnect();
   const rcode = await rec.stop('SIGTERM');
   check(rcode === 0, `sio_showcase --recovery exited with ${rcode} after SIGTERM`);
