@@ -140,6 +140,14 @@ stream* loop::adopt(std::unique_ptr<stream> s) noexcept {
   return p;
 }
 
+void loop::for_each_stream(const std::function<void(stream&)>& fn) {
+  for (stream* s = streams_; s != nullptr;) {
+    stream* next = s->next_;
+    fn(*s);
+    s = next;
+  }
+}
+
 void loop::unlink(stream* s) noexcept {
   const bool lingering = s->flags_ & stream::f_lingering;
   stream*& head = lingering ? lingering_ : streams_;

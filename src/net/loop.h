@@ -122,6 +122,9 @@ class loop final : public executor {
 
   const loop_stats& stats() const noexcept { return stats_; }
   std::size_t stream_count() const noexcept { return stream_count_; }
+  // Calls fn for every stream the loop owns that is not in a lingering close (loop thread
+  // only); fn may close or abort the stream it is given, not another.
+  void for_each_stream(const std::function<void(stream&)>& fn);
   // Monotonic time sampled once per turn (after epoll_wait).
   std::uint64_t now_ms() const noexcept { return now_ms_; }
   const loop_options& options() const noexcept { return opts_; }

@@ -61,6 +61,23 @@ void stream::write_copy(std::span<const std::byte> data) {
   after_write();
 }
 
+void stream::write_now(std::span<const std::byte> data) {
+  if (tls_ || out_ || (flags_ & (f_connecting | f_blocked | f_closing | f_closed | f_lingering))) {
+    return write_copy(data);
+  }
+  while (!data.empty()) {
+    const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+    ++loop_->counters().writev_calls;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;  // EAGAIN, or an error that the flush of the queued rest will meet and report
+    }
+    loop_->counters().bytes_out += static_cast<std::uint64_t>(n);
+    data = data.subspan(static_cast<std::size_t>(n));
+  }
+  if (!data.empty()) write_copy(data);
+}
+
 std::span<std::byte> stream::prepare_write_slow(std::size_t n) {
   if (flags_ & (f_closing | f_closed)) return {};
   return out().prepare(std::max<std::size_t>(n, 1), loop_->chunks());

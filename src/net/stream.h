@@ -102,6 +102,17 @@ class stream final : private detail::io_source {
   // Queues payload by reference (no copy, unless tiny). Ignored after close/abort.
   void write(shared_payload payload);
 
+  // A one-off write (a handshake's response): sent at once when nothing is queued, so it holds
+  // no output chunk until the turn's end (a burst of handshakes in one turn would otherwise
+  // hold a 16 KiB chunk each, and the chunk pool keeps what it held: about 65 B per idle
+  // connection at 10,000). Same syscalls as write() unless more is written in the same turn.
+  // What the kernel does not take, and any write on a TLS, connecting, blocked or closing
+  // stream, goes the way of write().
+  void write_now(std::span<const std::byte> data);
+  void write_now(std::string_view text) {
+    write_now(std::as_bytes(std::span<const char>(text.data(), text.size())));
+  }
+
   // Bytes queued and not yet taken by the kernel (TLS: plaintext plus pending ciphertext).
   std::size_t buffered_amount() const noexcept {
     return (out_ ? out_->size() : 0) + (tls_ ? tls_wire_size() : 0);

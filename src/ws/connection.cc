@@ -38,24 +38,6 @@ const std::error_category& ws_category() noexcept {
   return category;
 }
 
-// ------------------------------------------------------------------ connection_list
-
-void connection_list::add(connection* c) noexcept {
-  c->prev_ = nullptr;
-  c->next_ = head_;
-  if (head_) head_->prev_ = c;
-  head_ = c;
-  ++size_;
-}
-
-void connection_list::remove(connection* c) noexcept {
-  if (c->prev_) c->prev_->next_ = c->next_;
-  else head_ = c->next_;
-  if (c->next_) c->next_->prev_ = c->prev_;
-  c->prev_ = c->next_ = nullptr;
-  --size_;
-}
-
 // ------------------------------------------------------------------ construction
 
 // A client's opening handshake in progress: freed once the 101 is validated.
@@ -100,8 +82,7 @@ connection::connection(net::stream& s, const endpoint_config& cfg, connection_ho
                        const accept_result& accepted, std::string_view path)
     : stream_(&s), cfg_(cfg), home_(home),
       protocol_(make_protocol_options(cfg, role::server, home.counters, accepted.deflate),
-                static_cast<protocol_handler&>(*this), static_cast<output_sink&>(*this)) {
-  home_.list.add(this);
+                static_cast<protocol_handler&>(*this)) {
   s.set_handler(this);
   if (path != cfg.path) {
     if (path.size() <= UINT16_MAX) {
@@ -128,15 +109,13 @@ connection* connection::accept(net::stream& s, const endpoint_config& cfg, conne
 connection::connection(net::stream& s, const endpoint_config& cfg, connection_home& home)
     : stream_(&s), cfg_(cfg), home_(home),
       protocol_(make_protocol_options(cfg, role::client, home.counters, std::nullopt),
-                static_cast<protocol_handler&>(*this), static_cast<output_sink&>(*this)),
+                static_cast<protocol_handler&>(*this)),
       phase_(phase::handshake) {
-  home_.list.add(this);
   s.set_handler(this);
 }
 
 connection::~connection() {
   if (timer_) stream_->owner().cancel(timer_);
-  home_.list.remove(this);
 }
 
 connection::extras& connection::get_extras() {

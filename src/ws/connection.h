@@ -40,25 +40,11 @@ struct connection_counters {
   std::uint64_t timeouts = 0;  // idle and close timeouts
 };
 
-// The live connections of one loop, for graceful shutdown. Intrusive: 16 bytes per connection.
-class connection_list {
- public:
-  void add(connection* c) noexcept;
-  void remove(connection* c) noexcept;
-  template <class Fn>
-  void for_each(Fn&& fn);
-  std::size_t size() const noexcept { return size_; }
 
- private:
-  connection* head_ = nullptr;
-  std::size_t size_ = 0;
-};
-
-// What the connections of one loop (server) or one duplex::client share: counters and the
-// list of live connections. One pointer per connection reaches both.
+// What the connections of one loop and endpoint (server) or one duplex::client share: the
+// counters. (A server finds its live connections through the loop's streams: graceful stop.)
 struct connection_home {
   connection_counters counters;
-  connection_list list;
 };
 
 // Settings shared by the connections of one endpoint (server) or one connect() (client).
@@ -75,8 +61,7 @@ struct endpoint_config {
 
 class connection final : public duplex::websocket,
                          public net::stream_handler,
-                         private protocol_handler,
-                         private output_sink {
+                         private protocol_handler {
  public:
   // Server side: the 101 was written to `s`; the connection is open. Allocated here (it owns
   // itself): a path other than cfg.path is stored right after the object, in the same block.
@@ -111,6 +96,7 @@ class connection final : public duplex::websocket,
   // Sends a close with `code` and drops the link if the peer does not answer within the
   // close timeout (server shutdown: 1001).
   void go_away(std::uint16_t code, std::string_view reason);
+  connection_home& home() const noexcept { return home_; }
 
   // Queues a frame built once for many connections (protocol::make_frame, server side only),
   // sharing its bytes: the fan-out path. Unlike send(), it does not apply the backpressure
@@ -122,7 +108,6 @@ class connection final : public duplex::websocket,
   static connection& of(duplex::websocket& ws) noexcept { return static_cast<connection&>(ws); }
 
  private:
-  friend class connection_list;
   struct trailing_bytes {
     std::size_t n;
   };
@@ -175,8 +160,6 @@ class connection final : public duplex::websocket,
   net::stream* stream_;
   const endpoint_config& cfg_;
   connection_home& home_;
-  connection* prev_ = nullptr;  // connection_list links
-  connection* next_ = nullptr;
   timer_id timer_ = 0;
   protocol protocol_;
   std::unique_ptr<extras> extras_;
@@ -187,14 +170,6 @@ class connection final : public duplex::websocket,
   timer_fn timer_fn_ = timer_fn::heartbeat;
 };
 
-template <class Fn>
-void connection_list::for_each(Fn&& fn) {
-  for (connection* c = head_; c != nullptr;) {
-    connection* next = c->next_;
-    fn(*c);
-    c = next;
-  }
-}
 
 // The std::error_code category of ws::error ("duplex.ws"), for client on_error callbacks.
 const std::error_category& ws_category() noexcept;

@@ -16,16 +16,17 @@ namespace {
 
 constexpr std::size_t malloc_chunk(std::size_t n) { return (n + 8 + 15) / 16 * 16; }
 
-// 4 vtable pointers (websocket, stream_handler, protocol_handler, output_sink), stream,
-// config, home, list links, timer id, the protocol, the extras pointer, and 8 bytes of
-// last-receive time and flags.
-static_assert(sizeof(connection) <= 160, "ws::connection grew: idle connections cost more");
-// handler and sink references, limits, flags, and two pointers to lazily allocated state.
-static_assert(sizeof(protocol) <= 48, "ws::protocol grew: it is part of every connection");
+// 3 vtable pointers (websocket, stream_handler, protocol_handler with its output_sink), stream,
+// config, home, timer id, the protocol, the extras pointer, and 8 bytes of last-receive time
+// and flags.
+static_assert(sizeof(connection) <= 128, "ws::connection grew: idle connections cost more");
+// the handler (also the sink) reference, limits, flags, and two pointers to lazily allocated
+// state.
+static_assert(sizeof(protocol) <= 40, "ws::protocol grew: it is part of every connection");
 
 TEST(ConnectionMemory, IdleServerConnectionFitsTheBudget) {
   const std::size_t idle = malloc_chunk(sizeof(net::stream)) + malloc_chunk(sizeof(connection));
-  EXPECT_LE(idle, 256u) << "stream " << sizeof(net::stream) << " + connection "
+  EXPECT_LE(idle, 224u) << "stream " << sizeof(net::stream) << " + connection "
                         << sizeof(connection);
 }
 

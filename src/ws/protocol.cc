@@ -13,9 +13,8 @@ namespace duplex::ws {
 protocol::deflate_state::deflate_state() = default;
 protocol::deflate_state::~deflate_state() = default;
 
-protocol::protocol(const protocol_options& options, protocol_handler& handler,
-                   output_sink& sink)
-    : handler_(handler), sink_(sink),
+protocol::protocol(const protocol_options& options, protocol_handler& handler)
+    : handler_(handler),
       max_message_size_(options.max_message_size),
       // More than 2^32 fragments cannot arrive below any sane size limit; clamp, not wrap.
       max_fragments_(static_cast<std::uint32_t>(

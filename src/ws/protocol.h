@@ -1,7 +1,7 @@
 // ws::protocol: one WebSocket connection's frame-level state machine (RFC 6455 §5-§7, RFC 7692
 // §6-§7), sans-I/O and usable by both ends. Bytes received go in through feed(); events come
-// out through protocol_handler; bytes to send go out through output_sink. The session that
-// owns the socket (ws/server_*, ws/client_*) plugs the two interfaces into net::stream.
+// out through protocol_handler, and so do the bytes to send (its output_sink part). The
+// session that owns the socket (ws/connection) plugs that interface into net::stream.
 //
 // Memory: a complete, uncompressed, single-frame message found entirely inside the buffer
 // given to feed() is unmasked in place and delivered as a view into that buffer, with no
@@ -63,8 +63,19 @@ struct protocol_options {
   websocket_stats* stats = nullptr;
 };
 
-// Receives the events. Every span is valid only during the call (STYLE.md rule 16).
-class protocol_handler {
+// Where the bytes to send go.
+class output_sink {
+ public:
+  virtual ~output_sink() = default;
+  // `bytes` is valid only during the call: copy what is kept.
+  virtual void write(std::span<const std::byte> bytes) = 0;
+  // A shared, immutable frame (broadcast): keep a reference instead of copying.
+  virtual void write(shared_payload frame) = 0;
+};
+
+// Receives the events, and takes the bytes to send (one interface: one vtable pointer and one
+// reference less per connection). Every span is valid only during the call (STYLE.md rule 16).
+class protocol_handler : public output_sink {
  public:
   virtual ~protocol_handler() = default;
   // A complete text or binary message (op is opcode::text or opcode::binary). Text is valid
@@ -84,14 +95,6 @@ class protocol_handler {
 };
 
 // Takes the bytes to send, in order.
-class output_sink {
- public:
-  virtual ~output_sink() = default;
-  // `bytes` is valid only during the call: copy what is kept.
-  virtual void write(std::span<const std::byte> bytes) = 0;
-  // A shared, immutable frame (broadcast): keep a reference instead of copying.
-  virtual void write(shared_payload frame) = 0;
-};
 
 enum class protocol_state : std::uint8_t {
   open,
@@ -102,7 +105,7 @@ enum class protocol_state : std::uint8_t {
 
 class protocol {
  public:
-  protocol(const protocol_options& options, protocol_handler& handler, output_sink& sink);
+  protocol(const protocol_options& options, protocol_handler& handler);
   ~protocol();
   protocol(const protocol&) = delete;
   protocol& operator=(const protocol&) = delete;
@@ -209,8 +212,7 @@ class protocol {
 
   // Kept compact: this object is part of every connection's idle footprint (ws/connection.h
   // pins the budget). The options are stored field by field, not as a protocol_options.
-  protocol_handler& handler_;
-  output_sink& sink_;
+  protocol_handler& handler_;  // also the output sink
   std::size_t max_message_size_;
   std::uint32_t max_fragments_;
   ws::role role_;

@@ -78,12 +78,12 @@ void protocol::write_frame(opcode op, bool fin, bool rsv1, std::span<const std::
   if (payload.size() <= coalesce_limit) {
     if (!payload.empty()) std::memcpy(small.data() + hn, payload.data(), payload.size());
     if (h.masked) apply_mask(std::span<std::byte>(small.data() + hn, payload.size()), h.mask_key, 0);
-    sink_.write(std::span<const std::byte>(small.data(), hn + payload.size()));
+    handler_.write(std::span<const std::byte>(small.data(), hn + payload.size()));
     return;
   }
-  sink_.write(std::span<const std::byte>(small.data(), hn));
+  handler_.write(std::span<const std::byte>(small.data(), hn));
   if (!h.masked) {
-    sink_.write(payload);
+    handler_.write(payload);
     return;
   }
   std::array<std::byte, mask_chunk> buf;
@@ -91,7 +91,7 @@ void protocol::write_frame(opcode op, bool fin, bool rsv1, std::span<const std::
     const std::size_t len = std::min(mask_chunk, payload.size() - off);
     std::memcpy(buf.data(), payload.data() + off, len);
     apply_mask(std::span<std::byte>(buf.data(), len), h.mask_key, off);
-    sink_.write(std::span<const std::byte>(buf.data(), len));
+    handler_.write(std::span<const std::byte>(buf.data(), len));
   }
 }
 
@@ -142,7 +142,7 @@ bool protocol::send_fragment(opcode op, std::span<const std::byte> payload, bool
 
 bool protocol::send_frame(const shared_payload& frame) {
   if (state_ != protocol_state::open || send_fragmented_) return false;
-  sink_.write(frame);
+  handler_.write(frame);
   return true;
 }
 

@@ -20,7 +20,7 @@ TEST(protocol, whole_frame_in_buffer_is_delivered_in_place) {
       recorder::on_message(op, p);
     }
   } h;
-  protocol server({}, h, h);
+  protocol server({}, h);
   auto bytes = frame(0x1, "hello zero copy");
   ASSERT_EQ(server.feed(bytes), bytes.size());
   ASSERT_EQ(h.events.size(), 1u);
@@ -31,7 +31,7 @@ TEST(protocol, whole_frame_in_buffer_is_delivered_in_place) {
 
 TEST(protocol, partial_frames_are_buffered_then_released) {
   recorder h;
-  protocol server({}, h, h);
+  protocol server({}, h);
   std::string payload(3000, 'x');
   auto bytes = frame(0x2, payload);
   std::span<std::byte> all(bytes);
@@ -47,7 +47,7 @@ TEST(protocol, partial_frames_are_buffered_then_released) {
 
 TEST(protocol, many_frames_in_one_buffer) {
   recorder h;
-  protocol server({}, h, h);
+  protocol server({}, h);
   auto bytes = concat({frame(0x1, "a"), frame(0x2, "bc"), frame(0x9, "p"), frame(0x1, "d", false),
                        frame(0x0, "e")});
   ASSERT_EQ(server.feed(bytes), bytes.size());
@@ -58,7 +58,7 @@ TEST(protocol, many_frames_in_one_buffer) {
 
 TEST(protocol, server_close_handshake_started_by_peer) {
   recorder h;
-  protocol server({}, h, h);
+  protocol server({}, h);
   auto bytes = concat({close_frame(1001, "bye"), frame(0x1, "ignored after close")});
   const std::size_t close_len = close_frame(1001, "bye").size();
   EXPECT_EQ(server.feed(bytes), close_len) << "bytes after the peer's close are not consumed";
@@ -75,7 +75,7 @@ TEST(protocol, server_close_handshake_started_by_peer) {
 
 TEST(protocol, close_started_by_us_then_peer_answers) {
   recorder h;
-  protocol server({}, h, h);
+  protocol server({}, h);
   ASSERT_TRUE(server.close(1000, "done"));
   EXPECT_EQ(server.state(), protocol_state::closing);
   EXPECT_FALSE(server.send_text("no data after close"));
@@ -92,7 +92,7 @@ TEST(protocol, close_started_by_us_then_peer_answers) {
 
 TEST(protocol, fail_queues_close_and_delivers_nothing_more) {
   recorder h;
-  protocol server({}, h, h);
+  protocol server({}, h);
   auto bytes = concat({frame(0x1, "ok"), frame(0x3, ""), frame(0x1, "never")});
   server.feed(bytes);
   ASSERT_EQ(h.events.size(), 2u);
@@ -108,7 +108,7 @@ TEST(protocol, message_size_is_checked_on_the_declared_length) {
   recorder h;
   protocol_options o;
   o.max_message_size = 1000;
-  protocol server(o, h, h);
+  protocol server(o, h);
   auto bytes = frame(0x2, std::string(1001, 'x'));
   // Only the header: the size must already be rejected.
   EXPECT_EQ(server.feed(std::span(bytes).first(8)), 8u);
@@ -121,7 +121,7 @@ TEST(protocol, fragmented_message_size_is_cumulative) {
   recorder h;
   protocol_options o;
   o.max_message_size = 1000;
-  protocol server(o, h, h);
+  protocol server(o, h);
   auto bytes = concat({frame(0x1, std::string(600, 'a'), false), frame(0x0, std::string(600, 'a'))});
   server.feed(bytes);
   ASSERT_EQ(h.events.size(), 1u);
@@ -132,7 +132,7 @@ TEST(protocol, too_many_fragments_is_policy_violation) {
   recorder h;
   protocol_options o;
   o.max_fragments = 3;
-  protocol server(o, h, h);
+  protocol server(o, h);
   auto bytes = concat({frame(0x1, "a", false), frame(0x0, "b", false), frame(0x0, "c", false),
                        frame(0x0, "d")});
   server.feed(bytes);
@@ -145,8 +145,8 @@ TEST(protocol, client_masks_with_fresh_keys_and_server_reads_it) {
   recorder ch, sh;
   protocol_options co;
   co.role = role::client;
-  protocol client(co, ch, ch);
-  protocol server({}, sh, sh);
+  protocol client(co, ch);
+  protocol server({}, sh);
   std::string big(5000, 'q');
   ASSERT_TRUE(client.send_text("one"));
   ASSERT_TRUE(client.send_text("one"));
@@ -163,7 +163,7 @@ TEST(protocol, client_rejects_masked_server_frames) {
   recorder ch;
   protocol_options co;
   co.role = role::client;
-  protocol client(co, ch, ch);
+  protocol client(co, ch);
   auto bytes = frame(0x1, "masked", true, 0, true);
   client.feed(bytes);
   ASSERT_EQ(ch.events.size(), 1u);
@@ -174,8 +174,8 @@ TEST(protocol, send_fragment_writes_continuations) {
   recorder ch, sh;
   protocol_options co;
   co.role = role::client;
-  protocol client(co, ch, ch);
-  protocol server({}, sh, sh);
+  protocol client(co, ch);
+  protocol server({}, sh);
   ASSERT_TRUE(client.send_fragment(opcode::text, to_bytes("Hel"), false));
   EXPECT_FALSE(client.send_text("interleaved data is refused"));
   ASSERT_TRUE(client.ping(to_bytes("p")));
@@ -188,7 +188,7 @@ TEST(protocol, send_fragment_writes_continuations) {
 TEST(protocol, make_frame_is_shared_among_connections) {
   auto frame_bytes = protocol::make_frame(opcode::text, to_bytes("broadcast"));
   recorder a, b;
-  protocol pa({}, a, a), pb({}, b, b);
+  protocol pa({}, a), pb({}, b);
   EXPECT_TRUE(pa.send_frame(frame_bytes));
   EXPECT_TRUE(pb.send_frame(frame_bytes));
   EXPECT_EQ(frame_bytes.use_count(), 1) << "the recorder copies; a real sink keeps a ref";
@@ -196,7 +196,7 @@ TEST(protocol, make_frame_is_shared_among_connections) {
   recorder ch;
   protocol_options co;
   co.role = role::client;
-  protocol client(co, ch, ch);
+  protocol client(co, ch);
   client.feed(a.out);
   ASSERT_EQ(ch.events.size(), 1u);
   EXPECT_EQ(ch.events[0], text("broadcast"));
@@ -215,7 +215,7 @@ TEST(protocol, compressed_broadcast_frame_decodes_on_every_client) {
     protocol_options co;
     co.role = role::client;
     co.deflate = p;
-    protocol client(co, ch, ch);
+    protocol client(co, ch);
     std::vector<std::byte> bytes(f.bytes().begin(), f.bytes().end());
     client.feed(bytes);
     ASSERT_EQ(ch.events.size(), 1u);
@@ -283,7 +283,7 @@ TEST(protocol, validate_utf8_off_passes_bytes_through) {
   recorder h;
   protocol_options o;
   o.validate_utf8 = false;
-  protocol server(o, h, h);
+  protocol server(o, h);
   auto bytes = frame(0x1, "\xFF\xFE");
   server.feed(bytes);
   ASSERT_EQ(h.events.size(), 1u);
@@ -292,7 +292,7 @@ TEST(protocol, validate_utf8_off_passes_bytes_through) {
 
 TEST(protocol, ping_is_truncated_to_125_bytes_on_send) {
   recorder h;
-  protocol server({}, h, h);
+  protocol server({}, h);
   std::vector<std::byte> big(200, std::byte{'p'});
   ASSERT_TRUE(server.ping(big));
   EXPECT_EQ(h.out.size(), 2u + 125u);

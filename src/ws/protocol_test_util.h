@@ -90,7 +90,7 @@ inline void PrintTo(const event& e, std::ostream* os) {
   *os << ", code=" << e.code << ")";
 }
 
-class recorder : public protocol_handler, public output_sink {
+class recorder : public protocol_handler {
  public:
   std::vector<event> events;
   std::vector<std::byte> out;
@@ -156,8 +156,8 @@ struct echo_pair {
 
   explicit echo_pair(protocol_options server_opt = {}, std::optional<deflate_params> deflate = {},
                      bool compress = false)
-      : server(with(server_opt, role::server, deflate), srv, srv),
-        client(with(server_opt, role::client, deflate), cli, cli) {
+      : server(with(server_opt, role::server, deflate), srv),
+        client(with(server_opt, role::client, deflate), cli) {
     srv.self = &server;
     srv.echo = true;
     srv.echo_compress = compress;

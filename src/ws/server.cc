@@ -130,7 +130,7 @@ class websocket_route final : public http::route_target {
         return {result::kind::reply_and_close};
       }
     }
-    s.write(ws::format_accept_response(r.accepted));
+    s.write_now(ws::format_accept_response(r.accepted));
     auto* c = ws::connection::accept(s, cfg_, home_, r.accepted, req.target);
     c->start();
     return {result::kind::upgraded, c};
@@ -391,8 +391,10 @@ void server::impl::graceful_stop() {
       st->http->close_all();
       for (std::size_t e = 0; e < st->ws_homes.size(); ++e) {
         const websocket_options& o = ws_endpoints[e]->cfg.options;
-        st->ws_homes[e]->list.for_each([&o](ws::connection& c) {
-          c.go_away(o.shutdown_close_code, o.shutdown_close_reason);
+        ws::connection_home* home = st->ws_homes[e].get();
+        l->for_each_stream([&o, home](net::stream& s) {
+          auto* c = dynamic_cast<ws::connection*>(s.handler());
+          if (c != nullptr && &c->home() == home) c->go_away(o.shutdown_close_code, o.shutdown_close_reason);
         });
       }
       // Report when this loop has no stream left (checked each millisecond, bounded by the

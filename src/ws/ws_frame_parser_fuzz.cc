@@ -13,7 +13,7 @@ namespace {
 using namespace duplex;
 using namespace duplex::ws;
 
-struct log_handler final : protocol_handler, output_sink {
+struct log_handler final : protocol_handler {
   std::vector<std::uint8_t> log;  // a compact trace of events and written bytes
   void add(std::uint8_t tag, std::span<const std::byte> p) {
     log.push_back(tag);
@@ -44,7 +44,7 @@ std::vector<std::uint8_t> run(std::span<const std::uint8_t> in, std::uint32_t se
   protocol_options o;
   o.max_message_size = 64 * 1024;
   o.max_fragments = 64;
-  protocol p(o, h, h);
+  protocol p(o, h);
   std::vector<std::byte> buf;
   std::size_t off = 0;
   while (off < in.size()) {

@@ -19,7 +19,7 @@ void check(bool ok) {
 
 constexpr std::size_t max_message = 256 * 1024;
 
-struct handler final : protocol_handler, output_sink {
+struct handler final : protocol_handler {
   protocol* self = nullptr;
   bool finished = false;
   std::size_t written = 0;
@@ -64,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   o.max_fragments = 128;
   o.deflate = d;
   handler h;
-  protocol p(o, h, h);
+  protocol p(o, h);
   h.self = &p;
 
   std::uint32_t seed = data[1];
