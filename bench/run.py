@@ -56,7 +56,7 @@ SERVERS = ["duplex", "duplex-history", "duplex-sse", "duplex-http-stream", "dupl
 FAMILY_SERVERS = {
     "echo": ["duplex", "floor", "beast", "node"],
     "fanout": ["duplex", "duplex-history", "duplex-sse", "duplex-http-stream", "duplex-redis1",
-               "duplex-redis2", "node"],
+               "duplex-redis2", "floor", "node"],
     "sio": ["duplex-sio", "node-sio"],
     "redis": [],  # redis_links runs bench/redis_link_bench, no server (run_redis_links)
 }
@@ -208,6 +208,8 @@ def build(args, scenarios):
         needed |= {"duplex", "floor", "beast"}
     if "fanout" in families:
         needed.add("duplex_serve")
+        if "floor" in args.servers:
+            needed.add("floor")
     if "sio" in families:
         needed.add("sio_showcase")
     for name in needed:
@@ -439,7 +441,7 @@ def measure(name, scenario, bins, args):
     if name in REDIS_SERVERS:
         return measure_cross_node(name, scenario, bins, args)
     srv = Server(name, bins, args.server_core, family(scenario), args.workdir)
-    raw = ["--raw"] if name == "node" and kind in ("fanout", "subscribed") else []
+    raw = ["--raw"] if name in ("node", "floor") and kind in ("fanout", "subscribed") else []
     transport = STREAM_SERVERS.get(name, []) + (["--hmac-secret", TOKEN_SECRET]
                                                 if name == "duplex-http-stream" else [])
     out = {}

@@ -74,13 +74,15 @@ const cent = new Centrifuge(`ws://127.0.0.1:${server.port}/connection/websocket`
 const centGot = [];
 const csub = cent.newSubscription('news');
 csub.on('publication', (ctx) => centGot.push(ctx.data));
+// Listened for before anything else is awaited: it may come before the raw socket opens.
+const csubscribed = withTimeout(new Promise((r) => csub.once('subscribed', r)), 5000, 'centrifuge subscribed');
 csub.subscribe();
 cent.connect();
 const raw = new WebSocket(`ws://127.0.0.1:${server.port}/ws?channel=news`);
 const rawGot = [];
 raw.on('message', (m) => rawGot.push(JSON.parse(m.toString())));
 await withTimeout(new Promise((r) => raw.once('open', r)), 5000, 'raw ws open');
-await withTimeout(new Promise((r) => csub.once('subscribed', r)), 5000, 'centrifuge subscribed');
+await csubscribed;
 
 const r1 = await api('publish', { channel: 'news', data: { from: 'api', n: 1 } });
 check(r1.status === 200, `api publish ${JSON.stringify(r1)}`);
