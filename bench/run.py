@@ -252,6 +252,8 @@ def server_cmd(name, bins, fam, workdir, broker=None):
                     "--config", cfg] + token + via
         if name == "node":
             return ["node", os.path.join(BENCH, "peers", "ws_broadcast_server.js"), "--port", "0"]
+        if name == "floor":  # its fan-out mode speaks the broadcast peer's dialect
+            return [bins["floor"], "--port", "0"]
         raise ValueError(name)
     if name == "duplex":
         return [bins["duplex"], "--port", "0", "--threads", "1", "--no-deflate"]

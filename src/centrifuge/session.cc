@@ -495,7 +495,7 @@ bool session::server_unsubscribe(std::string_view channel) {
 
 void session::deliver(const hub::delivery& d) {
   if (state_ != state::connected) return;
-  const shared_payload frame = d.frame(format_);
+  const shared_payload& frame = d.frame(format_);
   transport_.write_framed(frame);
   shard_state& h = home();
   h.stats.messages_out.add();

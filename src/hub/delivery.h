@@ -9,7 +9,8 @@
 //
 // Cost: one allocation per push (the delivery itself, made by the hub and shared by
 // std::shared_ptr among the shards); per subscriber, frame() is one call_once fast path (an
-// acquire load) plus one atomic increment when the session keeps the payload.
+// acquire load), plus one atomic increment only when the session keeps the payload by
+// reference (frames of 512 bytes and more; smaller ones are copied into the output).
 //
 // Thread safety: every member is safe to call concurrently. Lifetime: sessions get a
 // `const delivery&` that is valid only during subscriber::deliver(); keep the frame
@@ -37,8 +38,10 @@ class delivery {
   push_kind kind() const noexcept { return kind_; }
   const publication& pub() const noexcept { return pub_; }
 
-  // The push encoded for `f`, encoded at most once per delivery.
-  shared_payload frame(wire_format f) const;
+  // The push encoded for `f`, encoded at most once per delivery. The reference is valid as
+  // long as the delivery: copy it to keep the frame (an atomic increment; a fan-out to 10,000
+  // subscribers does without one per subscriber).
+  const shared_payload& frame(wire_format f) const;
 
  private:
   push_kind kind_;

@@ -50,13 +50,13 @@ void output_queue::append_copy(std::span<const std::byte> data, chunk_pool& pool
   }
 }
 
-void output_queue::append(shared_payload payload, chunk_pool& pool) {
+void output_queue::append(const shared_payload& payload, chunk_pool& pool) {
   if (payload.size() < copy_below) {
     append_copy(payload.bytes(), pool);
     return;
   }
   const std::size_t n = payload.size();
-  entries_.push_back(entry{std::move(payload), 0, n, false});
+  entries_.push_back(entry{payload, 0, n, false});
   bytes_ += n;
 }
 

@@ -54,7 +54,7 @@ class output_queue {
     bytes_ += data.size();
     return true;
   }
-  void append(shared_payload payload, chunk_pool& pool);
+  void append(const shared_payload& payload, chunk_pool& pool);
 
   // Writable space at the tail of at least min_size bytes, for producers that fill memory
   // directly (TLS output); commit() then appends the bytes actually written.

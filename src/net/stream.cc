@@ -94,9 +94,9 @@ void stream::commit_write_slow(std::size_t k) {
   after_write();
 }
 
-void stream::write(shared_payload payload) {
+void stream::write(const shared_payload& payload) {
   if ((flags_ & (f_closing | f_closed)) || payload.empty()) return;
-  out().append(std::move(payload), loop_->chunks());
+  out().append(payload, loop_->chunks());
   after_write();
 }
 

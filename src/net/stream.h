@@ -99,8 +99,9 @@ class stream final : private detail::io_source {
     commit_write_slow(k);
   }
 
-  // Queues payload by reference (no copy, unless tiny). Ignored after close/abort.
-  void write(shared_payload payload);
+  // Queues payload by reference (no copy, unless below output_queue::copy_below: then its
+  // bytes are copied and its reference count is not touched). Ignored after close/abort.
+  void write(const shared_payload& payload);
 
   // A one-off write (a handshake's response): sent at once when nothing is queued, so it holds
   // no output chunk until the turn's end (a burst of handshakes in one turn would otherwise

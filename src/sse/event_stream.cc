@@ -141,9 +141,9 @@ void stream_response::write(std::string_view bytes) {
   last_write_ms_ = static_cast<std::uint32_t>(stream_->owner().now_ms());
 }
 
-void stream_response::write(shared_payload bytes) {
+void stream_response::write(const shared_payload& bytes) {
   if (closing_ || bytes.empty()) return;
-  stream_->write(std::move(bytes));
+  stream_->write(bytes);
   last_write_ms_ = static_cast<std::uint32_t>(stream_->owner().now_ms());
 }
 

@@ -94,7 +94,7 @@ class stream_response final : public net::stream_handler {
 
   // Prepared body bytes (events or chunks), queued in order.
   void write(std::string_view bytes);
-  void write(shared_payload bytes);
+  void write(const shared_payload& bytes);
   std::size_t buffered() const noexcept { return stream_->buffered_amount(); }
   // Ends the body (last chunk in chunked mode) and closes the stream after the queue drains.
   // on_response_closed follows. Idempotent.

@@ -137,7 +137,7 @@ class connection final : public duplex::websocket,
   void on_fail(error e, std::uint16_t close_code) override;
   // output_sink
   void write(std::span<const std::byte> bytes) override { stream_->write(bytes); }
-  void write(shared_payload frame) override { stream_->write(std::move(frame)); }
+  void write(const shared_payload& frame) override { stream_->write(frame); }
 
   void open_protocol(const std::optional<deflate_params>& deflate);
   void feed(std::span<std::byte> data);

@@ -18,7 +18,7 @@ struct null_handler final : protocol_handler {
   std::vector<std::byte> out;
   void on_message(opcode, std::span<const std::byte> p) override { bytes += p.size(); }
   void write(std::span<const std::byte> b) override { out.insert(out.end(), b.begin(), b.end()); }
-  void write(shared_payload p) override { write(p.bytes()); }
+  void write(const shared_payload& p) override { write(p.bytes()); }
 };
 
 std::vector<std::byte> client_frame(std::size_t size, opcode op) {

@@ -70,7 +70,7 @@ class output_sink {
   // `bytes` is valid only during the call: copy what is kept.
   virtual void write(std::span<const std::byte> bytes) = 0;
   // A shared, immutable frame (broadcast): keep a reference instead of copying.
-  virtual void write(shared_payload frame) = 0;
+  virtual void write(const shared_payload& frame) = 0;
 };
 
 // Receives the events, and takes the bytes to send (one interface: one vtable pointer and one

@@ -116,7 +116,7 @@ class recorder : public protocol_handler {
     events.push_back({event::fail, opcode::close, {}, code, e});
   }
   void write(std::span<const std::byte> b) override { out.insert(out.end(), b.begin(), b.end()); }
-  void write(shared_payload p) override {
+  void write(const shared_payload& p) override {
     ++shared_writes;
     write(p.bytes());
   }

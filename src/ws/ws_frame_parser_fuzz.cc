@@ -32,7 +32,7 @@ struct log_handler final : protocol_handler {
     log.push_back(static_cast<std::uint8_t>(e));
   }
   void write(std::span<const std::byte> b) override { add(0x77, b); }
-  void write(shared_payload p) override { add(0x77, p.bytes()); }
+  void write(const shared_payload& p) override { add(0x77, p.bytes()); }
 };
 
 void check(bool ok) {

@@ -46,7 +46,7 @@ struct handler final : protocol_handler {
     finished = true;
   }
   void write(std::span<const std::byte> b) override { written += b.size(); }
-  void write(shared_payload p) override { written += p.size(); }
+  void write(const shared_payload& p) override { written += p.size(); }
 };
 
 }  // namespace
