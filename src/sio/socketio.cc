@@ -13,7 +13,6 @@
 #include <atomic>
 #include <cctype>
 #include <charconv>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <unordered_map>
