@@ -94,7 +94,7 @@ void stream::commit_write_slow(std::size_t k) {
   after_write();
 }
 
-void stream::write(const shared_payload& payload) {
+void stream::write_ref(const shared_payload& payload) {
   if ((flags_ & (f_closing | f_closed)) || payload.empty()) return;
   out().append(payload, loop_->chunks());
   after_write();

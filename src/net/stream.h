@@ -100,8 +100,12 @@ class stream final : private detail::io_source {
   }
 
   // Queues payload by reference (no copy, unless below output_queue::copy_below: then its
-  // bytes are copied and its reference count is not touched). Ignored after close/abort.
-  void write(const shared_payload& payload);
+  // bytes are copied, through write()'s inline path, and its reference count is not touched).
+  // Ignored after close/abort.
+  void write(const shared_payload& payload) {
+    if (payload.size() < output_queue::copy_below) return write(payload.bytes());
+    write_ref(payload);
+  }
 
   // A one-off write (a handshake's response): sent at once when nothing is queued, so it holds
   // no output chunk until the turn's end (a burst of handshakes in one turn would otherwise
@@ -177,6 +181,7 @@ class stream final : private detail::io_source {
   bool flush(flush_reason why) noexcept;
   void want_flush();
   void write_copy(std::span<const std::byte> data);
+  void write_ref(const shared_payload& payload);
   std::span<std::byte> prepare_write_slow(std::size_t n);
   void commit_write_slow(std::size_t k);
   std::size_t tls_wire_size() const noexcept;

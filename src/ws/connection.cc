@@ -240,8 +240,10 @@ send_status connection::send(std::string_view data, message_type type) {
 }
 
 send_status connection::send_frame(const shared_payload& frame) {
-  if (phase_ != phase::open || closing_tcp_ || !protocol_.send_frame(frame))
-    return send_status::closed;
+  // Straight to the stream (what protocol::send_frame's write would do, without its virtual
+  // hop): this is the fan-out path, once per subscriber.
+  if (phase_ != phase::open || closing_tcp_ || !protocol_.can_send_frame()) return send_status::closed;
+  stream_->write(frame);
   ++home_.counters.ws.messages_out;
   return send_status::queued;
 }

@@ -129,6 +129,11 @@ class protocol {
   // Queues a frame built by make_frame()/make_compressed_frame() (server role only: those are
   // unmasked). Returns false unless open.
   bool send_frame(const shared_payload& frame);
+  // Whether send_frame() would queue now (open, no fragmented message being sent): for a
+  // session that writes such frames to its socket itself (the fan-out path).
+  bool can_send_frame() const noexcept {
+    return state_ == protocol_state::open && !send_fragmented_;
+  }
   // Payloads longer than 125 bytes are truncated (§5.5).
   bool ping(std::span<const std::byte> payload = {});
   bool pong(std::span<const std::byte> payload = {});

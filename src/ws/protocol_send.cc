@@ -141,7 +141,7 @@ bool protocol::send_fragment(opcode op, std::span<const std::byte> payload, bool
 }
 
 bool protocol::send_frame(const shared_payload& frame) {
-  if (state_ != protocol_state::open || send_fragmented_) return false;
+  if (!can_send_frame()) return false;
   handler_.write(frame);
   return true;
 }
