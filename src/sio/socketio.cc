@@ -59,6 +59,15 @@ struct restore_hold {
   std::string sid;
   std::unordered_set<std::string> rooms;  // without sid
   std::vector<std::shared_ptr<const encoded_packet>> held;
+
+  // Whether a broadcast to `to` (empty: everyone) except the `except` rooms and the socket
+  // `except_id` reaches this socket (its own room is its id).
+  bool reached_by(const std::vector<std::string>& to, const std::vector<std::string>& except,
+                  std::string_view except_id) const {
+    auto in = [&](const std::string& r) { return r == sid || rooms.contains(r); };
+    if (except_id == sid || std::any_of(except.begin(), except.end(), in)) return false;
+    return to.empty() || std::any_of(to.begin(), to.end(), in);
+  }
 };
 
 // A socket's own room (its id) is not stored in `rooms`: by_id answers it, which saves a
@@ -517,19 +526,22 @@ struct server_state final : sio::engine_handler {
   // hold.held what was broadcast on this thread while history was being read.
   void finish_restore(client& c, namespace_state& ns, io::handshake hs, const std::string& pid, json data,
                       restore_hold& hold, const std::vector<hub::publication>& pubs, std::uint64_t top) {
-    auto in = [&](const json& names) {
-      return names.is_array() && std::any_of(names.begin(), names.end(), [&](const json& n) {
-        if (!n.is_string()) return false;
-        const std::string& name = n.get_ref<const std::string&>();
-        return name == hold.sid || hold.rooms.contains(name);
-      });
+    // The stored selection's room names (anything else in the array is skipped).
+    auto names = [](const json& a) {
+      std::vector<std::string> v;
+      if (a.is_array()) {
+        for (const json& n : a) {
+          if (n.is_string()) v.push_back(n.get<std::string>());
+        }
+      }
+      return v;
     };
     std::vector<std::shared_ptr<const encoded_packet>> missed;
     for (const hub::publication& pub : pubs) {
       json b = json::from_cbor(pub.data.view(), true, false);
       if (!b.is_object() || !b["a"].is_array()) continue;
-      if (!b["r"].empty() && !in(b["r"])) continue;
-      if (in(b["x"])) continue;
+      // The sender's id was folded into the stored except rooms.
+      if (!hold.reached_by(names(b["r"]), names(b["x"]), {})) continue;
       auto e = std::make_shared<encoded_packet>();
       json args = std::move(b["a"]);
       args.push_back(offset_text({pub.offset, pub.epoch}));
@@ -817,10 +829,7 @@ void server_state::deliver_here(const broadcast::selection& sel,
   if (sel.volatile_) return;
   for (namespace_state* ns : targets_of(sel)) {
     for (const auto& h : ns->threads[thread].restoring) {
-      auto in = [&](const std::string& r) { return r == h->sid || h->rooms.contains(r); };
-      if (sel.except_id == h->sid || std::any_of(sel.except.begin(), sel.except.end(), in)) continue;
-      if (!sel.rooms.empty() && std::none_of(sel.rooms.begin(), sel.rooms.end(), in)) continue;
-      h->held.push_back(e);
+      if (h->reached_by(sel.rooms, sel.except, sel.except_id)) h->held.push_back(e);
     }
   }
 }
@@ -863,7 +872,6 @@ void broadcast::emit(std::string_view event, json args) const {
     }
     return;
   }
-  auto e = std::make_shared<detail::encoded_packet>();
   sio_packet p{.type = sio_packet_type::event, .nsp = sel->ns->name, .data = std::move(args)};
   if (srv->recovery() && !sel->volatile_) {
     // Published to the namespace's broadcast history first; delivered once the broker has given
@@ -894,6 +902,7 @@ void broadcast::emit(std::string_view event, json args) const {
     });
     return;
   }
+  auto e = std::make_shared<detail::encoded_packet>();
   if (!detail::server_state::encode(p, *e)) return;
   srv->on_every_thread([srv, sel, e](std::size_t t) { srv->deliver_here(*sel, e, t); });
 }
