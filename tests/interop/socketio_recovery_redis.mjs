@@ -67,6 +67,18 @@ try {
   t.disconnect();
   console.log('  a session is restored at most once');
 
+  // Bad recovery input connects afresh (a new socket, through the middlewares), never fails the
+  // CONNECT or the server: an offset that is not "<offset>:<epoch>", a non-string offset, an
+  // unknown pid.
+  for (const auth of [{ pid: 'nope', offset: 'garbage' }, { pid: 'nope', offset: 7 }, { pid: 'x'.repeat(500), offset: '1:e' },
+    { pid: 42, offset: '1:e' }]) {
+    const u = io(`http://127.0.0.1:${a.port}`, { transports: ['websocket'], auth, reconnection: false });
+    await once(u, 'connect', 5000, `connect with auth ${JSON.stringify(auth).slice(0, 60)}`);
+    check(!u.recovered && u.id !== id, `bad recovery auth ${JSON.stringify(auth).slice(0, 60)}: recovered ${u.recovered}`);
+    u.disconnect();
+  }
+  console.log('  malformed pid/offset in the auth: a fresh socket');
+
   proxy.close();
   for (const [name, srv] of [['A', a], ['B', b]]) {
     const code = await srv.stop('SIGTERM');
