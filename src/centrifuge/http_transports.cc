@@ -205,7 +205,10 @@ class stream_link final : public link, public sse::response_owner {
 // Unidirectional WebSocket: the first message is the ConnectRequest; later ones are ignored.
 class uni_ws_link final : public link {
  public:
-  uni_ws_link(fallback_state& st, std::size_t shard, duplex::websocket& ws) : link(st, shard), ws_(ws) {}
+  uni_ws_link(fallback_state& st, std::size_t shard, duplex::websocket& ws)
+      : link(st, shard), ws_(ws) {
+    direct_ws_ = &ws::connection::of(ws);
+  }
 
   void on_message(std::string_view data) {
     if (session_ || refused_) return;  // only the first message counts

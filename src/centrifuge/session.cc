@@ -12,6 +12,7 @@
 #include "centrifuge/codec/reply_encoder.h"
 #include "centrifuge/node.h"
 #include "hub/namespace_options.h"
+#include "ws/connection.h"
 
 namespace duplex::centrifuge {
 
@@ -110,7 +111,12 @@ struct session::connect_wait {
 
 session::session(node& n, std::size_t shard, transport& t, hub::wire_format format,
                  transport_kind kind)
-    : node_(n), shard_(shard), transport_(t), format_(format), kind_(kind) {
+    : node_(n),
+      shard_(shard),
+      transport_(t),
+      direct_ws_(t.direct_websocket()),
+      format_(format),
+      kind_(kind) {
   home().stats.connections.add();
   home().stats.by_transport[static_cast<std::size_t>(kind_)].add();
 }
@@ -496,7 +502,11 @@ bool session::server_unsubscribe(std::string_view channel) {
 void session::deliver(const hub::delivery& d) {
   if (state_ != state::connected) return;
   const shared_payload& frame = d.frame(format_);
-  transport_.write_framed(frame);
+  if (direct_ws_ != nullptr) {
+    direct_ws_->send_frame(frame);
+  } else {
+    transport_.write_framed(frame);
+  }
   shard_state& h = home();
   h.stats.messages_out.add();
   h.stats.bytes_out.add(frame.size());
@@ -508,9 +518,15 @@ void session::deliver(const hub::delivery& d) {
       observe(now > d.pub().published_us ? now - d.pub().published_us : 0);
     }
   }
-  if (transport_.buffered() > node_.options().max_output_bytes) {
+  const std::size_t buffered =
+      direct_ws_ != nullptr ? direct_ws_->buffered_amount() : transport_.buffered();
+  if (buffered > node_.options().max_output_bytes) {
     node_.hub().shard_at(shard_).report_slow(*this, d.pub().channel);
   }
+}
+
+void session::prefetch(unsigned stage) const noexcept {
+  if (direct_ws_ != nullptr) direct_ws_->prefetch_output(stage);
 }
 
 void session::on_slow(std::string_view channel, hub::slow_consumer_policy applied) {
@@ -633,6 +649,7 @@ void session::disconnect(std::uint32_t code, std::string_view reason) {
 void session::on_closed() {
   if (state_ == state::closed) return;
   state_ = state::closed;
+  direct_ws_ = nullptr;
   cancel_timers();
   auto& hs = node_.hub().shard_at(shard_);
   // Copy: unsubscribe publishes leave events that may run code touching subs_.

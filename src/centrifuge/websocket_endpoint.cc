@@ -13,7 +13,7 @@ namespace {
 // The transport of one WebSocket connection; owns its session.
 class ws_link final : public transport {
  public:
-  explicit ws_link(duplex::websocket& ws) : ws_(ws) {}
+  explicit ws_link(duplex::websocket& ws) : ws_(ws) { direct_ws_ = &ws::connection::of(ws); }
 
   void write_framed(const shared_payload& frame) override {
     ws::connection::of(ws_).send_frame(frame);

@@ -235,6 +235,29 @@ void shard::report_slow(subscriber& s, std::string_view channel) {
   s.on_slow(channel, policy);
 }
 
+namespace {
+// dispatch()'s prefetch pipeline (subscriber::prefetch): the subscriber object is prefetched
+// prefetch_lead slots ahead, its stage k called prefetch_step * (prefetch_stages - k) ahead.
+constexpr std::size_t prefetch_step = 2;
+constexpr unsigned prefetch_stages = 4;
+constexpr std::size_t prefetch_lead = prefetch_step * (prefetch_stages + 1);
+}  // namespace
+
+void shard::prefetch_ahead(const std::vector<slot>& slots, std::size_t i) noexcept {
+  const std::size_t n = slots.size();
+  if (i + prefetch_lead < n) {
+    if (const subscriber* s = slots[i + prefetch_lead].sub) {
+      __builtin_prefetch(s);
+      __builtin_prefetch(reinterpret_cast<const char*>(s) + 64);
+    }
+  }
+  for (unsigned k = 0; k < prefetch_stages; ++k) {
+    const std::size_t j = i + prefetch_step * (prefetch_stages - k);
+    if (j >= n) continue;
+    if (const subscriber* s = slots[j].sub) s->prefetch(k);
+  }
+}
+
 void shard::dispatch(const delivery_ptr& dp) {
   const delivery& d = *dp;
   auto it = channels_.find(d.pub().channel);
@@ -247,6 +270,7 @@ void shard::dispatch(const delivery_ptr& dp) {
   // reallocate), an unsubscribe only nulls a slot; newcomers start with the next push.
   const std::size_t n = ch.slots.size();
   for (std::size_t i = 0; i < n; ++i) {
+    prefetch_ahead(ch.slots, i);
     slot& x = ch.slots[i];
     if (x.sub == nullptr) continue;
     if (x.pending_id != 0) {

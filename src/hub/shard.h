@@ -105,6 +105,8 @@ class shard {
     // up (an entry in fences_).
     std::uint64_t pending_id = 0;
   };
+  // dispatch()'s cache prefetch pipeline over a channel's slots (subscriber::prefetch).
+  static void prefetch_ahead(const std::vector<slot>& slots, std::size_t i) noexcept;
   struct local_channel {
     std::vector<slot> slots;
     std::size_t removed = 0;  // nullptr slots awaiting compaction

@@ -40,6 +40,14 @@ class subscriber {
   // with a reconnect advice. Called synchronously from report_slow.
   virtual void on_slow(std::string_view channel, slow_consumer_policy applied) = 0;
 
+  // Cache prefetch of what deliver() will touch, one pointer hop per stage: a channel's
+  // dispatch prefetches the subscriber object itself some slots ahead, then calls stage 0, 1,
+  // 2, ... on later slots, each stage following pointers that the previous one brought into
+  // cache (a session: its connection, the socket's stream, its output queue, the tail of the
+  // output). The misses of several deliveries then overlap instead of each waiting for the
+  // last. Only hints: any stage may do nothing.
+  virtual void prefetch(unsigned /*stage*/) const noexcept {}
+
  protected:
   ~subscriber() = default;
 };

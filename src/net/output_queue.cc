@@ -35,6 +35,22 @@ output_queue::entry* output_queue::writable_tail() noexcept {
   return t.owned && t.end < t.buf.size() ? &t : nullptr;
 }
 
+void output_queue::refresh_tail() noexcept {
+  if (entries_.size() != head_) {
+    entry& t = entries_.back();
+    if (t.owned) {
+      tail_base_ = t.buf.mutable_bytes().data();
+      tail_ = tail_base_ + t.end;
+      tail_room_ = t.buf.size() - t.end;
+      tail_end_ = &t.end;
+      return;
+    }
+  }
+  tail_base_ = tail_ = nullptr;
+  tail_room_ = 0;
+  tail_end_ = nullptr;
+}
+
 void output_queue::append_copy(std::span<const std::byte> data, chunk_pool& pool) {
   while (!data.empty()) {
     entry* t = writable_tail();
@@ -48,6 +64,7 @@ void output_queue::append_copy(std::span<const std::byte> data, chunk_pool& pool
     bytes_ += n;
     data = data.subspan(n);
   }
+  refresh_tail();
 }
 
 void output_queue::append(const shared_payload& payload, chunk_pool& pool) {
@@ -58,23 +75,21 @@ void output_queue::append(const shared_payload& payload, chunk_pool& pool) {
   const std::size_t n = payload.size();
   entries_.push_back(entry{payload, 0, n, false});
   bytes_ += n;
+  refresh_tail();
 }
 
 std::span<std::byte> output_queue::prepare(std::size_t min_size, chunk_pool& pool) {
   entry* t = writable_tail();
   if (!t || t->buf.size() - t->end < min_size) {
     entries_.push_back(entry{pool.get(min_size), 0, 0, true});
-    t = &entries_.back();
   }
-  return t->buf.mutable_bytes().subspan(t->end);
+  refresh_tail();
+  return {tail_, tail_room_};
 }
 
 void output_queue::commit(std::size_t n) noexcept {
-  DUPLEX_ASSERT(entries_.size() > head_);
-  entry& t = entries_.back();
-  DUPLEX_ASSERT(t.owned && t.end + n <= t.buf.size());
-  t.end += n;
-  bytes_ += n;
+  DUPLEX_ASSERT(tail_end_ != nullptr && n <= tail_room_);
+  advance_tail(n);
 }
 
 std::size_t output_queue::gather(iovec* iov, std::size_t max) const noexcept {
@@ -121,6 +136,7 @@ void output_queue::consume(std::size_t n, chunk_pool& pool) noexcept {
     entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(head_));
     head_ = 0;
   }
+  refresh_tail();
 }
 
 }  // namespace duplex::net

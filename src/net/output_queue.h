@@ -42,16 +42,19 @@ class output_queue {
   // an iovec and a refcount cost more than a small memcpy.
   static constexpr std::size_t copy_below = 512;
 
+  output_queue() = default;
+  output_queue(const output_queue&) = delete;  // tail_end_ points into entries_
+  output_queue& operator=(const output_queue&) = delete;
+
   void append_copy(std::span<const std::byte> data, chunk_pool& pool);
   // append_copy's hot path, inline: copies data into the tail chunk when it fits there whole
   // (every small write after a turn's first). Returns false, having done nothing, otherwise.
+  // Reads only this object (the tail's position is cached here): on the fan-out path entries_
+  // and the chunk's header would each be one more cache miss per delivery.
   bool try_append_copy(std::span<const std::byte> data) noexcept {
-    if (entries_.size() == head_) return false;
-    entry& t = entries_.back();
-    if (!t.owned || t.buf.size() - t.end < data.size()) return false;
-    std::memcpy(t.buf.mutable_bytes().data() + t.end, data.data(), data.size());
-    t.end += data.size();
-    bytes_ += data.size();
+    if (data.size() > tail_room_ || data.empty()) return false;
+    std::memcpy(tail_, data.data(), data.size());
+    advance_tail(data.size());
     return true;
   }
   void append(const shared_payload& payload, chunk_pool& pool);
@@ -62,12 +65,20 @@ class output_queue {
   // prepare()'s hot path, inline: the tail chunk's free space when it holds min_size bytes,
   // else an empty span (then call prepare()).
   std::span<std::byte> try_prepare(std::size_t min_size) noexcept {
-    if (entries_.size() == head_) return {};
-    entry& t = entries_.back();
-    if (!t.owned || t.buf.size() - t.end < min_size) return {};
-    return t.buf.mutable_bytes().subspan(t.end);
+    if (tail_room_ < min_size || tail_room_ == 0) return {};
+    return {tail_, tail_room_};
   }
   void commit(std::size_t n) noexcept;
+  // Cache prefetch: 0 this object, 1 the tail's next bytes (for writing).
+  void prefetch(unsigned stage) const noexcept {
+    if (stage == 0) {
+      __builtin_prefetch(this);
+      __builtin_prefetch(reinterpret_cast<const char*>(this) + sizeof(*this) - 1);
+    } else if (stage == 1 && tail_ != nullptr) {
+      __builtin_prefetch(tail_, 1);
+      if (tail_room_ > 64) __builtin_prefetch(tail_ + 64, 1);
+    }
+  }
 
   // Fills up to max iovecs from the front; returns how many were filled.
   std::size_t gather(iovec* iov, std::size_t max) const noexcept;
@@ -88,10 +99,24 @@ class output_queue {
     bool owned = false;  // our chunk: bytes past `end` may still be filled
   };
   entry* writable_tail() noexcept;
+  // Recomputes the cached tail from entries_ after entries_ changed.
+  void refresh_tail() noexcept;
+  void advance_tail(std::size_t n) noexcept {
+    tail_ += n;
+    tail_room_ -= n;
+    bytes_ += n;
+    *tail_end_ = static_cast<std::size_t>(tail_ - tail_base_);  // a store: entries_ not read
+  }
 
   std::vector<entry> entries_;
   std::size_t head_ = 0;
   std::size_t bytes_ = 0;
+  // The owned tail chunk when the last entry is one (else all null and tail_room_ == 0): its
+  // bytes, the next free byte, the room after it, and that entry's `end` (= tail_ - base).
+  std::byte* tail_base_ = nullptr;
+  std::byte* tail_ = nullptr;
+  std::size_t tail_room_ = 0;
+  std::size_t* tail_end_ = nullptr;
 };
 
 }  // namespace duplex::net

@@ -103,6 +103,18 @@ class connection final : public duplex::websocket,
   // policy: the caller (a hub session) checks buffered_amount() against its own limit and
   // applies the namespace's slow-consumer policy. Counted as one message out.
   send_status send_frame(const shared_payload& frame);
+  // Cache prefetch for a coming send_frame, one pointer hop per stage (hub::subscriber::
+  // prefetch): 0 this object, then the stream's stages.
+  void prefetch_output(unsigned stage) const noexcept {
+    if (stage == 0) {
+      const char* p = reinterpret_cast<const char*>(this);
+      __builtin_prefetch(p);
+      __builtin_prefetch(p + 64);
+      __builtin_prefetch(p + sizeof(*this) - 1);
+    } else {
+      stream_->prefetch_output(stage - 1);
+    }
+  }
 
   // The server-side connection behind a `websocket&` handed to a duplex::server handler.
   static connection& of(duplex::websocket& ws) noexcept { return static_cast<connection&>(ws); }
