@@ -69,6 +69,12 @@ class output_queue {
     return {tail_, tail_room_};
   }
   void commit(std::size_t n) noexcept;
+  // Cache prefetch before a flush, once this object is cached: the entries gather() reads
+  // and the tail chunk's first bytes (its header is there).
+  void prefetch_for_flush() const noexcept {
+    if (entries_.size() != head_) __builtin_prefetch(entries_.data() + head_);
+    if (tail_base_ != nullptr) __builtin_prefetch(tail_base_);
+  }
   // Cache prefetch: 0 this object, 1 the tail's next bytes (for writing).
   void prefetch(unsigned stage) const noexcept {
     if (stage == 0) {

@@ -129,6 +129,20 @@ class stream final : private detail::io_source {
       out_->prefetch(stage - 1);
     }
   }
+  // The same for a coming flush (loop::flush_pending): 0 this object, 1 the output queue, 2
+  // what the queue's gather reads.
+  void prefetch_for_flush(unsigned stage) const noexcept {
+    if (stage == 0) {
+      __builtin_prefetch(this);
+      __builtin_prefetch(reinterpret_cast<const char*>(this) + sizeof(*this) - 1);
+    } else if (out_) {
+      if (stage == 1) {
+        out_->prefetch(0);
+      } else {
+        out_->prefetch_for_flush();
+      }
+    }
+  }
   std::size_t buffered_amount() const noexcept {
     return (out_ ? out_->size() : 0) + (tls_ ? tls_wire_size() : 0);
   }
