@@ -109,8 +109,9 @@ class stream final : private detail::io_source {
 
   // A one-off write (a handshake's response): sent at once when nothing is queued, so it holds
   // no output chunk until the turn's end (a burst of handshakes in one turn would otherwise
-  // hold a 16 KiB chunk each, and the chunk pool keeps what it held: about 65 B per idle
-  // connection at 10,000). Same syscalls as write() unless more is written in the same turn.
+  // hold an output chunk each, and the chunk pool keeps what it held: about 65 B per idle
+  // connection at 10,000 with 16 KiB chunks). Same syscalls as write() unless more is
+  // written in the same turn.
   // What the kernel does not take, and any write on a TLS, connecting, blocked or closing
   // stream, goes the way of write().
   void write_now(std::span<const std::byte> data);

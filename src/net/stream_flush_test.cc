@@ -106,7 +106,7 @@ TEST(StreamFlush, ManySmallWritesCoalesceAcrossChunksInOrder) {
   handler client;
   stream* c = connect(l, "127.0.0.1", lst->port(), nullptr, {}, &client, ec);
   ASSERT_NE(c, nullptr) << ec.message();
-  // 3,000 writes of 17 bytes cross several 16 KiB chunks and the inline fast path's limits.
+  // 3,000 writes of 17 bytes cross several chunks and the inline fast path's limits.
   std::string expect;
   for (int i = 0; i < 3000; ++i) {
     char buf[18];
@@ -130,7 +130,7 @@ TEST(StreamFlush, PrepareAndCommitWriteInPlaceInterleavedWithWrites) {
   stream* c = connect(l, "127.0.0.1", lst->port(), nullptr, {}, &client, ec);
   ASSERT_NE(c, nullptr) << ec.message();
   std::string expect;
-  // Enough rounds to cross 16 KiB chunk boundaries with both kinds of write.
+  // Enough rounds to cross chunk boundaries with both kinds of write.
   for (int i = 0; i < 2000; ++i) {
     auto room = c->prepare_write(12);
     ASSERT_GE(room.size(), 12u);
