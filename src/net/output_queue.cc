@@ -10,21 +10,28 @@
 
 namespace duplex::net {
 
-shared_payload chunk_pool::get(std::size_t min_size) {
-  if (min_size <= chunk_size) {
-    if (!free_.empty()) {
-      shared_payload c = std::move(free_.back());
-      free_.pop_back();
+shared_payload chunk_pool::get(std::size_t min_size, bool first) {
+  const bool small = first && min_size <= small_chunk_size;
+  if (small || min_size <= chunk_size) {
+    std::vector<shared_payload>& list = small ? free_small_ : free_;
+    if (!list.empty()) {
+      shared_payload c = std::move(list.back());
+      list.pop_back();
       return c;
     }
-    return shared_payload::allocate(chunk_size);
+    return shared_payload::allocate(small ? small_chunk_size : chunk_size);
   }
   return shared_payload::allocate(min_size);
 }
 
 void chunk_pool::put(shared_payload&& chunk) noexcept {
-  if (chunk.size() == chunk_size && chunk.use_count() == 1 && free_.size() < max_free_) {
-    free_.push_back(std::move(chunk));  // capacity is reserved by earlier growth; rare
+  if (chunk.use_count() == 1) {
+    // push_back's capacity is reserved by earlier growth: it rarely allocates.
+    if (chunk.size() == chunk_size && free_.size() < max_free_) {
+      free_.push_back(std::move(chunk));
+    } else if (chunk.size() == small_chunk_size && free_small_.size() < max_free_) {
+      free_small_.push_back(std::move(chunk));
+    }
   }
   chunk = shared_payload();
 }
@@ -55,7 +62,7 @@ void output_queue::append_copy(std::span<const std::byte> data, chunk_pool& pool
   while (!data.empty()) {
     entry* t = writable_tail();
     if (!t) {
-      entries_.push_back(entry{pool.get(data.size()), 0, 0, true});
+      entries_.push_back(entry{pool.get(data.size(), entries_.size() == head_), 0, 0, true});
       t = &entries_.back();
     }
     const std::size_t n = std::min(data.size(), t->buf.size() - t->end);
@@ -81,7 +88,7 @@ void output_queue::append(const shared_payload& payload, chunk_pool& pool) {
 std::span<std::byte> output_queue::prepare(std::size_t min_size, chunk_pool& pool) {
   entry* t = writable_tail();
   if (!t || t->buf.size() - t->end < min_size) {
-    entries_.push_back(entry{pool.get(min_size), 0, 0, true});
+    entries_.push_back(entry{pool.get(min_size, entries_.size() == head_), 0, 0, true});
   }
   refresh_tail();
   return {tail_, tail_room_};

@@ -20,25 +20,28 @@ struct iovec;
 
 namespace duplex::net {
 
-// Recycles the standard-size chunks that output queues copy small writes into. 4 KiB: a turn
-// usually writes a few small messages to a connection, and a fan-out to 10,000 connections
-// holds one chunk per connection until the turn's end, so the size is the fan-out's memory
-// footprint (16 KiB chunks: 160 MB touched per turn, and measured 5-9% more CPU per delivery).
-// Bulk output (rare: writes of copy_below bytes or more are queued by reference) takes more
-// iovecs per sendmsg.
+// Recycles the chunks that output queues copy small writes into. Two sizes: a queue's first
+// chunk is small, later ones large. A turn usually writes a few small messages to a
+// connection, and a fan-out to 10,000 connections holds one chunk per connection until the
+// turn's end, so the first chunk's size is the fan-out's memory footprint (16 KiB first
+// chunks: 160 MB touched per turn, and measured 5-9% more CPU per delivery than 4 KiB; 2 KiB
+// ones overflow with ~14 pushes a turn). Output that outgrows it (a 4 KiB message echoed, bulk
+// output) continues in large chunks: fewer iovecs and syscalls.
 class chunk_pool {
  public:
-  static constexpr std::size_t chunk_size = 4 * 1024;
+  static constexpr std::size_t small_chunk_size = 4 * 1024;
+  static constexpr std::size_t chunk_size = 16 * 1024;
   explicit chunk_pool(std::size_t max_free = 256) : max_free_(max_free) {}
-  // A chunk of at least min_size bytes (a pooled standard chunk when it fits).
-  shared_payload get(std::size_t min_size);
+  // A chunk of at least min_size bytes: a pooled one when it fits, small when `first`.
+  shared_payload get(std::size_t min_size, bool first = false);
   // Returns a chunk no one else references; others are simply released.
   void put(shared_payload&& chunk) noexcept;
-  std::size_t free_count() const noexcept { return free_.size(); }
+  std::size_t free_count() const noexcept { return free_.size() + free_small_.size(); }
 
  private:
   std::vector<shared_payload> free_;
-  std::size_t max_free_;
+  std::vector<shared_payload> free_small_;
+  std::size_t max_free_;  // of each size
 };
 
 class output_queue {
