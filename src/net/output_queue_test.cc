@@ -67,6 +67,32 @@ TEST(OutputQueue, FastPathRefusesWhatDoesNotFitAndTheSlowPathSpillsOver) {
   EXPECT_EQ(q.size(), a.size() + 13);
 }
 
+TEST(OutputQueue, TheFirstChunkIsSmallAndOutputThatOutgrowsItContinuesInLargeOnes) {
+  chunk_pool pool;
+  output_queue q;
+  std::string expect;
+  for (int i = 0; expect.size() < chunk_pool::small_chunk_size + 100; ++i) {
+    const std::string piece = "piece " + std::to_string(i) + ";";
+    write(q, pool, piece);
+    expect += piece;
+  }
+  std::array<iovec, 4> iov{};
+  ASSERT_EQ(q.gather(iov.data(), iov.size()), 2u);
+  EXPECT_EQ(iov[0].iov_len, chunk_pool::small_chunk_size);  // filled to the last byte
+  EXPECT_EQ(gathered(q), expect);
+  // The second chunk is a large one: what fits in it takes the fast path.
+  const std::string more(chunk_pool::chunk_size - iov[1].iov_len, 'm');
+  EXPECT_TRUE(q.try_append_copy(bytes(more)));
+  EXPECT_EQ(gathered(q), expect + more);
+  // Both kinds go back to the pool and come out again by size.
+  q.consume(q.size(), pool);
+  EXPECT_EQ(pool.free_count(), 2u);
+  EXPECT_EQ(pool.get(10, true).size(), chunk_pool::small_chunk_size);
+  EXPECT_EQ(pool.get(10).size(), chunk_pool::chunk_size);
+  EXPECT_EQ(pool.get(chunk_pool::small_chunk_size + 1, true).size(), chunk_pool::chunk_size);
+  EXPECT_EQ(pool.free_count(), 0u);
+}
+
 TEST(OutputQueue, AReferencedPayloadEndsTheTailUntilTheNextCopy) {
   chunk_pool pool;
   output_queue q;
