@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "base/assert.h"
+#include "base/prefetch.h"
 #include "base/clock.h"
 #include "net/stream.h"
 
@@ -231,13 +232,10 @@ void loop::flush_pending() {
   // yet flushed this turn, which appends here; those go out in this same pass.
   // With thousands of streams to flush (a fan-out) each is cold: a prefetch pipeline, one
   // pointer hop per stage (stream::prefetch_for_flush), overlaps their cache misses.
-  constexpr std::size_t step = 2;
-  constexpr unsigned stages = 3;
   for (std::size_t i = 0; i < flush_list_.size(); ++i) {
-    for (unsigned k = 0; k < stages; ++k) {
-      const std::size_t j = i + step * (stages - k);
-      if (j < flush_list_.size() && flush_list_[j] != nullptr) flush_list_[j]->prefetch_for_flush(k);
-    }
+    prefetch_pipeline(flush_list_, i, 2, 3, [](const stream* s, unsigned k) {
+      if (s != nullptr) s->prefetch_for_flush(k);
+    });
     stream* s = flush_list_[i];
     if (!s) continue;
     s->flags_ &= ~stream::f_in_flush;

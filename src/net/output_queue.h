@@ -14,6 +14,7 @@
 #include <span>
 #include <vector>
 
+#include "base/prefetch.h"
 #include "base/shared_payload.h"
 
 struct iovec;
@@ -80,17 +81,16 @@ class output_queue {
   // Cache prefetch before a flush, once this object is cached: the entries gather() reads
   // and the tail chunk's first bytes (its header is there).
   void prefetch_for_flush() const noexcept {
-    if (entries_.size() != head_) __builtin_prefetch(entries_.data() + head_);
-    if (tail_base_ != nullptr) __builtin_prefetch(tail_base_);
+    if (entries_.size() != head_) duplex::prefetch(entries_.data() + head_);
+    if (tail_base_ != nullptr) duplex::prefetch(tail_base_);
   }
   // Cache prefetch: 0 this object, 1 the tail's next bytes (for writing).
   void prefetch(unsigned stage) const noexcept {
     if (stage == 0) {
-      __builtin_prefetch(this);
-      __builtin_prefetch(reinterpret_cast<const char*>(this) + sizeof(*this) - 1);
+      prefetch_object(this);
     } else if (stage == 1 && tail_ != nullptr) {
-      __builtin_prefetch(tail_, 1);
-      if (tail_room_ > 64) __builtin_prefetch(tail_ + 64, 1);
+      duplex::prefetch(tail_);
+      if (tail_room_ > cache_line) duplex::prefetch(tail_ + cache_line);
     }
   }
 

@@ -26,6 +26,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "base/prefetch.h"
 #include "base/shared_payload.h"
 #include "net/loop.h"
 
@@ -124,8 +125,7 @@ class stream final : private detail::io_source {
   // output queue, 2 where the next bytes go (hub::subscriber::prefetch).
   void prefetch_output(unsigned stage) const noexcept {
     if (stage == 0) {
-      __builtin_prefetch(this);
-      __builtin_prefetch(reinterpret_cast<const char*>(this) + sizeof(*this) - 1);
+      prefetch_object(this);
     } else if (out_) {
       out_->prefetch(stage - 1);
     }
@@ -134,8 +134,7 @@ class stream final : private detail::io_source {
   // what the queue's gather reads.
   void prefetch_for_flush(unsigned stage) const noexcept {
     if (stage == 0) {
-      __builtin_prefetch(this);
-      __builtin_prefetch(reinterpret_cast<const char*>(this) + sizeof(*this) - 1);
+      prefetch_object(this);
     } else if (out_) {
       if (stage == 1) {
         out_->prefetch(0);

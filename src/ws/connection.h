@@ -21,6 +21,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "base/prefetch.h"
 #include "duplex/websocket.h"
 #include "http/response_parser.h"
 #include "net/stream.h"
@@ -107,10 +108,7 @@ class connection final : public duplex::websocket,
   // prefetch): 0 this object, then the stream's stages.
   void prefetch_output(unsigned stage) const noexcept {
     if (stage == 0) {
-      const char* p = reinterpret_cast<const char*>(this);
-      __builtin_prefetch(p);
-      __builtin_prefetch(p + 64);
-      __builtin_prefetch(p + sizeof(*this) - 1);
+      prefetch_object(this);
     } else {
       stream_->prefetch_output(stage - 1);
     }
